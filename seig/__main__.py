@@ -1,0 +1,3 @@
+from seig.cli import main
+
+main()
