@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -30,7 +30,6 @@ class Context:
     api_key: str | None = None
     # A chat model object to use instead of building one from settings.model (tests inject fakes).
     chat_model: Any = None
-    on_event: Callable[[dict], None] | None = None
 
     def executor_options(self) -> dict:
         return {"blender_binary": self.blender_binary, "timeout": self.job_timeout, "memory_mb": self.memory_mb}

@@ -120,6 +120,17 @@ class PendingRound(BaseModel):
     renders: int = 0
     tokens: int = 0
     feedback: list[str] = Field(default_factory=list)
+    backend_state: dict[str, Any] = Field(default_factory=dict)
+
+
+class StageStart(BaseModel):
+    """The best result when a stage began, so 'redo stage' can return to it."""
+
+    program: str = ""
+    score: float | None = None
+    scores: Scores | None = None
+    render: str | None = None
+    backend_state: dict[str, Any] = Field(default_factory=dict)
 
 
 class SeigState(BaseModel):
@@ -138,16 +149,19 @@ class SeigState(BaseModel):
 
     best_program: str = ""
     best_score: float | None = None
+    best_scores: Scores | None = None
     best_render: str | None = None
-    stage_start_program: str = ""
+    stage_start: StageStart = Field(default_factory=StageStart)
 
     todo: list[str] = Field(default_factory=list)
+    last_error: str | None = None
     human_feedback: str | None = None
     stage_done: bool = False
-    awaiting: str | None = None
+    decision: Literal["approve", "revise", "redo"] | None = None
+    plan_tokens: int = 0
 
     history: Annotated[list[RoundRecord], operator.add] = Field(default_factory=list)
-    status: Literal["running", "interrupted", "done", "failed"] = "running"
+    status: Literal["running", "done", "failed"] = "running"
     error: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict)
 
@@ -159,6 +173,10 @@ class SeigState(BaseModel):
     def stage(self) -> str:
         stages = self.stages
         return stages[min(self.stage_index, len(stages) - 1)]
+
+    @property
+    def is_last_stage(self) -> bool:
+        return self.stage_index >= len(self.stages) - 1
 
     @property
     def round_budget(self) -> int:

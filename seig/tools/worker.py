@@ -135,19 +135,61 @@ def clamp_scene(bpy) -> list[str]:
     return notes
 
 
+def _rounded(values, digits: int = 3) -> list[float]:
+    return [round(float(v), digits) for v in values]
+
+
+def material_summary(material) -> dict:
+    """Base colour, roughness and metallic of a material's Principled BSDF, so a benchmark can score materials."""
+    item: dict = {}
+    tree = getattr(material, "node_tree", None)
+    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None) if tree else None
+    if bsdf is not None:
+        item["base_color"] = _rounded(bsdf.inputs["Base Color"].default_value[:3])
+        item["roughness"] = round(float(bsdf.inputs["Roughness"].default_value), 3)
+        item["metallic"] = round(float(bsdf.inputs["Metallic"].default_value), 3)
+    else:
+        item["base_color"] = _rounded(material.diffuse_color[:3])
+    return item
+
+
+def world_color(world) -> list[float] | None:
+    tree = getattr(world, "node_tree", None) if world else None
+    background = next((n for n in tree.nodes if n.type == "BACKGROUND"), None) if tree else None
+    return _rounded(background.inputs["Color"].default_value[:3]) if background else None
+
+
 def scene_summary(bpy) -> dict:
+    from mathutils import Vector
+
     objects = []
+    materials = {}
     for obj in bpy.context.scene.objects:
-        item = {"name": obj.name, "type": obj.type, "location": [round(v, 3) for v in obj.location]}
+        item = {
+            "name": obj.name,
+            "type": obj.type,
+            "location": _rounded(obj.location),
+            "rotation": _rounded(obj.rotation_euler, 4),
+        }
         if obj.type == "MESH":
-            item["dimensions"] = [round(v, 3) for v in obj.dimensions]
-            mats = [s.material.name for s in obj.material_slots if s.material]
-            item["materials"] = mats
+            item["dimensions"] = _rounded(obj.dimensions)
+            corners = [obj.matrix_world @ Vector(c) for c in obj.bound_box]
+            item["center"] = _rounded(sum(corners, Vector()) / 8.0)
+            mats = [s.material for s in obj.material_slots if s.material]
+            item["materials"] = [m.name for m in mats]
+            materials.update({m.name: material_summary(m) for m in mats})
         if obj.type == "LIGHT":
             item["light"] = obj.data.type
             item["energy"] = round(float(obj.data.energy), 3)
+        if obj.type == "CAMERA":
+            item["lens"] = round(float(obj.data.lens), 3)
         objects.append(item)
-    return {"objects": objects, "camera": bpy.context.scene.camera.name if bpy.context.scene.camera else None}
+    return {
+        "objects": objects,
+        "camera": bpy.context.scene.camera.name if bpy.context.scene.camera else None,
+        "materials": materials,
+        "world_color": world_color(bpy.context.scene.world),
+    }
 
 
 def configure_render(bpy, spec: dict) -> None:
