@@ -43,9 +43,9 @@ class Lighting:
 
 PRESETS: dict[str, Lighting] = {
     "studio": Lighting(
-        sun=Sun(-55, 55, strength=2.5, angle=3),
-        areas=(Area((-4.0, -4.0, 4.0), power=600, size=3),),
-        world_color=hex_color("#6b6b6b"),
+        sun=Sun(-55, 55, strength=1.6, angle=3),
+        areas=(Area((-4.0, -4.0, 4.0), power=150, size=3),),
+        world_color=hex_color("#4d4d4d"),
     ),
     "sunset": Lighting(
         sun=Sun(160, 6, color=hex_color("#ff8c42"), strength=4.0, angle=2),
@@ -53,9 +53,9 @@ PRESETS: dict[str, Lighting] = {
         world_strength=0.6,
     ),
     "overcast": Lighting(
-        sun=Sun(-90, 70, color=hex_color("#e4e9ef"), strength=0.8, angle=25),
-        world_color=hex_color("#b4bcc6"),
-        world_strength=1.2,
+        sun=Sun(-90, 70, color=hex_color("#e4e9ef"), strength=0.6, angle=25),
+        world_color=hex_color("#9aa3ad"),
+        world_strength=1.0,
     ),
     "night": Lighting(
         sun=Sun(30, 35, color=hex_color("#9db4ff"), strength=0.25, angle=0.5),

@@ -178,7 +178,7 @@ def _objects(rng: random.Random, kinds: tuple[str, ...], count: int) -> list[dic
                 "shape": kind,
                 "location": [x, y, _r(lift)],
                 "rotation": [tilt, 0.0, turn],
-                "scale": [1.0, 1.0, 1.0],
+                "scale": shape["size"] if kind == "cube" else [1.0, 1.0, 1.0],
                 "params": shape,
                 "footprint": _r(footprint),
                 **material,
@@ -237,11 +237,11 @@ def _lights(rng: random.Random, target: list[float]) -> list[dict]:
         }
         strength = 1.0 if key else rng.uniform(0.2, 0.4)
         if kind == "SUN":
-            light.update(energy=_r(rng.uniform(2.5, 4.5) * strength), angle=_r(rng.uniform(0.03, 0.2)))
+            light.update(energy=_r(rng.uniform(1.5, 3.0) * strength), angle=_r(rng.uniform(0.03, 0.2)))
         elif kind == "AREA":
-            light.update(energy=_r(rng.uniform(45, 80) * distance**2 * strength), size=_r(rng.uniform(1.5, 4.0)))
+            light.update(energy=_r(rng.uniform(20, 40) * distance**2 * strength), size=_r(rng.uniform(1.5, 4.0)))
         else:
-            light.update(energy=_r(rng.uniform(55, 95) * distance**2 * strength), radius=_r(rng.uniform(0.1, 0.5)))
+            light.update(energy=_r(rng.uniform(25, 45) * distance**2 * strength), radius=_r(rng.uniform(0.1, 0.5)))
         lights.append(light)
     return lights
 
@@ -261,10 +261,10 @@ def sample_truth(seed: int, kinds=None, objects: int | None = None) -> dict:
     world_hue, world_sat = rng.random(), rng.uniform(0.0, 0.35)
     world = {
         "color": _vec(colorsys.hsv_to_rgb(world_hue, world_sat, rng.uniform(0.25, 0.7))),
-        "strength": _r(rng.uniform(0.6, 1.2)),
+        "strength": _r(rng.uniform(0.3, 0.8)),
     }
     ground = {
-        "color": _vec(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.0, 0.5), rng.uniform(0.2, 0.75))),
+        "color": _vec(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.0, 0.5), rng.uniform(0.2, 0.65))),
         "roughness": _r(rng.uniform(0.5, 0.95)),
         "size": GROUND_SIZE,
     }
@@ -317,12 +317,10 @@ def join(name, parts):
     return parts[0]
 
 
-def add_light(name, kind, location, rotation, energy, color, **settings):
+def add_light(name, kind, location, rotation, energy, color):
     light = bpy.data.lights.new(name, kind)
     light.energy = energy
     light.color = color
-    for key, value in settings.items():
-        setattr(light, key, value)
     obj = bpy.data.objects.new(name, light)
     scene.collection.objects.link(obj)
     obj.location = location
@@ -362,43 +360,35 @@ def _primitive_code(obj: dict) -> list[str]:
 
 def _table_code(obj: dict) -> list[str]:
     p, (x, y, z), turn = obj["params"], obj["location"], obj["rotation"][2]
-    leg_height = p["height"] - p["thickness"]
-    inset_x, inset_y = p["width"] / 2 - 0.1, p["depth"] / 2 - 0.1
+    leg_height = _r(p["height"] - p["thickness"])
     lines = [
-        f"# {obj['name']}: a top on four legs, turned {turn} rad",
+        f"# {obj['name']}: a top on four legs, built square to the axes, then turned {turn} rad",
         f"table_mat = {_mat_call(obj['name'], obj)}",
         f"bpy.ops.mesh.primitive_cube_add(size=1.0, location=({x!r}, {y!r}, {z!r}), "
         f"scale=({p['width']!r}, {p['depth']!r}, {p['thickness']!r}))",
+        "bpy.ops.object.transform_apply(location=False, rotation=False, scale=True)",
         "parts = [finish('table_top', table_mat)]",
     ]
     for sx, sy in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-        lx = x + math.cos(turn) * sx * inset_x - math.sin(turn) * sy * inset_y
-        ly = y + math.sin(turn) * sx * inset_x + math.cos(turn) * sy * inset_y
+        lx, ly = _r(x + sx * (p["width"] / 2 - 0.1)), _r(y + sy * (p["depth"] / 2 - 0.1))
         lines += [
-            f"bpy.ops.mesh.primitive_cylinder_add(radius={p['leg_radius']!r}, depth={_r(leg_height)!r}, vertices=16, "
-            f"location=({_r(lx)!r}, {_r(ly)!r}, {_r(leg_height / 2)!r}))",
+            f"bpy.ops.mesh.primitive_cylinder_add(radius={p['leg_radius']!r}, depth={leg_height!r}, vertices=16, "
+            f"location=({lx!r}, {ly!r}, {_r(leg_height / 2)!r}))",
             "parts.append(finish('table_leg', table_mat, smooth=True))",
         ]
-    lines += [f"table = join({obj['name']!r}, parts)", f"table.rotation_euler = (0.0, 0.0, {turn!r})"]
-    return _rotate_top_only(lines)
-
-
-def _rotate_top_only(lines: list[str]) -> list[str]:
-    """Legs are placed already turned; the top gets the turn by rotating its mesh before the join."""
-    i = lines.index("parts = [finish('table_top', table_mat)]")
-    return lines[:i] + ["parts = [finish('table_top', table_mat)]"] + lines[i + 1 :]
+    return lines + [f"join({obj['name']!r}, parts).rotation_euler = (0.0, 0.0, {turn!r})"]
 
 
 def _snowman_code(obj: dict) -> list[str]:
     r, (x, y, z), turn = obj["params"]["radius"], obj["location"], obj["rotation"][2]
     mid, head = _r(0.7 * r), _r(0.5 * r)
     mid_z, head_z = _r(z + r + mid * 0.8), _r(z + r + mid * 1.6 + head * 0.8)
-    nose_x, nose_y = _r(x + math.cos(turn) * head * 1.2), _r(y + math.sin(turn) * head * 1.2)
+    nose_x = _r(x + head * 1.2)
     hat_z = _r(head_z + head * 0.9)
     return [
-        f"# {obj['name']}: three snowballs, a carrot nose and a hat, facing {turn} rad",
+        f"# {obj['name']}: three snowballs, a carrot nose and a hat, built facing +X, then turned {turn} rad",
         f"snow = {_mat_call(obj['name'], obj)}",
-        f"parts = []",
+        "parts = []",
         f"bpy.ops.mesh.primitive_uv_sphere_add(radius={r!r}, segments=48, ring_count=24, location=({x!r}, {y!r}, {z!r}))",
         "parts.append(finish('snow_base', snow, smooth=True))",
         f"bpy.ops.mesh.primitive_uv_sphere_add(radius={mid!r}, segments=48, ring_count=24, location=({x!r}, {y!r}, {mid_z!r}))",
@@ -406,24 +396,21 @@ def _snowman_code(obj: dict) -> list[str]:
         f"bpy.ops.mesh.primitive_uv_sphere_add(radius={head!r}, segments=48, ring_count=24, location=({x!r}, {y!r}, {head_z!r}))",
         "parts.append(finish('snow_head', snow, smooth=True))",
         f"bpy.ops.mesh.primitive_cone_add(radius1={_r(head * 0.18)!r}, radius2=0.0, depth={_r(head * 0.7)!r}, vertices=16, "
-        f"location=({nose_x!r}, {nose_y!r}, {head_z!r}), rotation=(0.0, 1.5708, {turn!r}))",
+        f"location=({nose_x!r}, {y!r}, {head_z!r}), rotation=(0.0, 1.5708, 0.0))",
         "parts.append(finish('carrot_nose', material('carrot', (0.9, 0.35, 0.05), 0.6, 0.0), smooth=True))",
         f"bpy.ops.mesh.primitive_cylinder_add(radius={_r(head * 0.7)!r}, depth={_r(head * 0.7)!r}, vertices=32, "
         f"location=({x!r}, {y!r}, {hat_z!r}))",
         "parts.append(finish('hat', material('hat', (0.03, 0.03, 0.03), 0.5, 0.0), smooth=True))",
-        f"join({obj['name']!r}, parts)",
+        f"join({obj['name']!r}, parts).rotation_euler = (0.0, 0.0, {turn!r})",
     ]
 
 
-def _light_code(light: dict) -> str:
-    extras = {k: light[k] for k in ("angle", "size", "shadow_soft_size") if k in light}
-    if "radius" in light:
-        extras["shadow_soft_size"] = light["radius"]
-    settings = "".join(f", {k}={v!r}" for k, v in extras.items())
-    return (
-        f"add_light({light['name']!r}, {light['type']!r}, {_t(light['location'])}, {_t(light['rotation'])}, "
-        f"{light['energy']!r}, {_t(light['color'])}{settings})"
-    )
+def _light_code(light: dict) -> list[str]:
+    extras = {"angle": light.get("angle"), "size": light.get("size"), "shadow_soft_size": light.get("radius")}
+    return [
+        f"light = add_light({light['name']!r}, {light['type']!r}, {_t(light['location'])}, {_t(light['rotation'])}, "
+        f"{light['energy']!r}, {_t(light['color'])})"
+    ] + [f"light.data.{key} = {value!r}" for key, value in extras.items() if value is not None]
 
 
 def write_program(truth: dict) -> str:
@@ -449,7 +436,9 @@ def write_program(truth: dict) -> str:
             lines += _snowman_code(obj)
         else:
             lines += _primitive_code(obj)
-    lines += ["", "# Lights"] + [_light_code(light) for light in truth["lights"]]
+    lines += ["", "# Lights"]
+    for light in truth["lights"]:
+        lines += _light_code(light)
     lines += [
         "",
         "# Camera",

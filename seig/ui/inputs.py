@@ -1,10 +1,10 @@
-"""Turning what the new-run form holds into files and settings the engine accepts."""
+"""Turning what the forms hold into files and settings the engine accepts."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-import time
 from pathlib import Path
 
 import seig
@@ -17,8 +17,9 @@ PROVIDERS = {
     "google_genai": "Gemini",
     "compatible": "OpenAI-compatible server",
 }
-DEFAULT_MODEL_NAMES = {"openai": "gpt-4o", "google_genai": "gemini-2.5-flash", "compatible": ""}
+DEFAULT_MODEL_NAMES = {"classical": "", "openai": "gpt-4o", "google_genai": "gemini-2.5-flash", "compatible": ""}
 KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "google_genai": "GOOGLE_API_KEY"}
+PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"]
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
@@ -34,44 +35,41 @@ def example_images() -> list[Path]:
 
 def runs_root(db_path: Path) -> Path:
     """Uploads and run directories live next to the database, so one folder holds everything."""
-    return db_path.resolve().parent
+    return Path(db_path).expanduser().resolve().parent
 
 
 def save_upload(name: str, data: bytes, root: Path) -> Path:
-    """Store an uploaded photo under a content-addressed name; the engine validates its pixels."""
+    """Store an uploaded photo under its content hash, keeping its name; the engine validates the pixels."""
     if not data:
         raise BadImage(f"{name}: the file is empty")
     if len(data) > MAX_UPLOAD_BYTES:
         raise BadImage(f"{name}: {len(data) // (1024 * 1024)} MB is too large; the limit is 50 MB")
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).name).strip("._") or "photo"
-    digest = hashlib.sha256(data).hexdigest()[:10]
-    dest = root / "uploads" / f"{digest}_{stem}"
+    filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).name).strip("._") or "photo"
+    dest = root / "uploads" / hashlib.sha256(data).hexdigest()[:12] / filename
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(data)
     return dest
 
 
-def new_run_dir(root: Path, image: Path) -> Path:
-    """A fresh, readable, unique directory name for a run's outputs."""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", image.stem)[:40] or "run"
-    base = root / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    return candidate
-
-
-def model_spec(provider: str, name: str) -> tuple[str, str | None]:
-    """(settings.model, needs-this-key-variable or None) for a provider choice and model name."""
+def model_spec(provider: str, name: str) -> str:
+    """The ``settings.model`` string for a provider choice and a model name."""
     name = name.strip()
     if provider == "classical":
-        return "classical", None
+        return "classical"
     if not name:
         raise ValueError(f"type the model name for {PROVIDERS[provider]}")
-    if provider == "compatible":
-        return name, None
-    return f"{provider}:{name}", KEY_VARIABLES[provider]
+    return name if provider == "compatible" else f"{provider}:{name}"
+
+
+def missing_key(model: str, base_url: str | None, typed_key: str | None) -> str | None:
+    """A one-line complaint when a hosted model has no key typed and none in the environment."""
+    provider = model.partition(":")[0]
+    if base_url or provider not in KEY_VARIABLES or (typed_key or "").strip():
+        return None
+    variable = KEY_VARIABLES[provider]
+    if os.environ.get(variable) or (provider == "google_genai" and os.environ.get("GEMINI_API_KEY")):
+        return None
+    return f"{PROVIDERS[provider]} needs an API key: type it in the key field (kept in memory only) or set {variable}."
 
 
 def build_settings(
@@ -86,11 +84,9 @@ def build_settings(
     final_resolution: int,
     final_samples: int,
 ) -> RunSettings:
-    """The RunSettings for the form's values; pydantic rejects anything out of range."""
-    if mode == "staged" and not any(b > 0 for b in budgets.values()):
+    """The RunSettings for the form's values; refuses a run with nothing to do."""
+    if sum(budgets.values()) < 1:
         raise ValueError("give at least one stage a budget of one round or more")
-    if mode == "monolithic" and sum(budgets.values()) < 1:
-        raise ValueError("a monolithic run needs a total budget of at least one round")
     return RunSettings(
         model=model,
         base_url=(base_url or "").strip() or None,

@@ -1,0 +1,232 @@
+"""Reading the photo: world, horizon, ground (lit and in shadow) and object regions.
+
+The segmentation works in chromaticity, because lighting scales a surface's
+colour but barely changes its hue: the ground is the large region sharing the
+ground's chromaticity whose brightness follows a smooth falloff, shadows are
+the same chromaticity darker, and whatever is neither ground nor world is an
+object. Touching objects of different hues are split by clustering in Lab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from scipy.cluster.vq import kmeans2
+from skimage.color import rgb2lab
+
+from seig.models.classical.camera import GROUND, SKY
+from seig.tools.images import read_rgb, render_size
+
+IGNORE = -1
+ANALYSIS_SIDE = 256
+
+
+def to_linear(srgb: np.ndarray) -> np.ndarray:
+    srgb = np.clip(srgb, 0.0, 1.0)
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def to_srgb(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+@dataclass
+class Region:
+    """One object region in the photo."""
+
+    mask: np.ndarray
+    color: np.ndarray  # median sRGB
+    lit_color: np.ndarray  # median sRGB of its brighter half
+    highlight: float  # fraction of near-white specular pixels
+
+    @property
+    def area(self) -> int:
+        return int(self.mask.sum())
+
+    def bbox(self) -> tuple[int, int, int, int]:
+        rows, cols = np.nonzero(self.mask)
+        return int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())
+
+
+@dataclass
+class Analysis:
+    image: np.ndarray  # sRGB float, analysis resolution
+    labels: np.ndarray  # SKY, GROUND, 2 + k for region k, IGNORE for unsure pixels
+    world: np.ndarray  # sRGB
+    ground_lit: np.ndarray  # sRGB of lit ground
+    ground_shadow: np.ndarray | None  # sRGB of ground in shadow, None when no shadow is seen
+    shadow: np.ndarray  # bool mask
+    horizon_v: float | None  # pixel row of the horizon (continuous), None when not visible
+    regions: list[Region] = field(default_factory=list)
+
+    @property
+    def height(self) -> int:
+        return self.image.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.image.shape[1]
+
+
+def _chroma(lin: np.ndarray) -> np.ndarray:
+    return lin / (lin.sum(axis=-1, keepdims=True) + 1e-4)
+
+
+def _sky_mask(lab: np.ndarray, world_lab: np.ndarray) -> np.ndarray:
+    close = np.linalg.norm(lab - world_lab, axis=-1) < 6.0
+    components, _ = ndimage.label(close)
+    touching = np.unique(components[0][components[0] > 0])
+    return np.isin(components, touching)
+
+
+def _horizon(sky: np.ndarray, image: np.ndarray) -> float | None:
+    """Continuous row of the sky/ground boundary, from the columns where it is not hidden."""
+    h, w = sky.shape
+    if not sky[0].any() or sky.mean() > 0.97:
+        return None
+    first = np.where(sky.all(axis=0), h, np.argmin(sky, axis=0))
+    first = np.where(sky[0], first, -1)
+    valid = first[(first > 0) & (first < h - 1)]
+    if valid.size < max(3, w // 10):
+        return None
+    row = int(np.percentile(valid, 75))
+    cols = np.nonzero(first == row)[0]
+    if row + 1 >= h or cols.size == 0:
+        return float(row)
+    above, pixel, below = image[row - 1, cols], image[row, cols], image[min(row + 1, h - 1), cols]
+    span = below - above
+    t = ((pixel - above) * span).sum(axis=1) / np.maximum((span * span).sum(axis=1), 1e-6)
+    return float(row + 1 - np.clip(np.median(t), 0.0, 1.0))
+
+
+def _fit_ground_brightness(lum: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """A smooth (quadratic) model of lit-ground log-brightness; shadows fall below it."""
+    h, w = lum.shape
+    vv, uu = np.mgrid[0:h, 0:w]
+    x, y = uu / w - 0.5, vv / h - 0.5
+    basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+    loglum = np.log(lum + 1e-3)
+    keep = candidate.copy()
+    model = np.full_like(lum, np.median(loglum[candidate]) if candidate.any() else -3.0)
+    for _ in range(4):
+        if keep.sum() < 12:
+            break
+        coef, *_ = np.linalg.lstsq(basis[keep], loglum[keep], rcond=None)
+        model = basis @ coef
+        residual = loglum - model
+        keep = candidate & (residual > -0.12) & (residual < 0.4)
+    return np.exp(model)
+
+
+def _split_by_colour(mask: np.ndarray, lab: np.ndarray, min_area: int, depth: int = 0) -> list[np.ndarray]:
+    """Split a region whose pixels form two clearly different hues (touching objects)."""
+    if depth >= 3 or mask.sum() < 2 * min_area:
+        return [mask]
+    ab = lab[mask][:, 1:]
+    lightness = lab[mask][:, :1] * 0.35
+    features = np.concatenate([ab, lightness], axis=1)
+    rng = np.random.default_rng(0)
+    centres, assignment = kmeans2(features, 2, seed=rng, minit="++")
+    distance = np.linalg.norm(centres[0][:2] - centres[1][:2])
+    shares = np.bincount(assignment, minlength=2) / len(assignment)
+    if distance < 18.0 or shares.min() < 0.12:
+        return [mask]
+    parts = []
+    for k in range(2):
+        part = np.zeros_like(mask)
+        part[mask] = assignment == k
+        part = ndimage.binary_opening(part, iterations=1)
+        pieces, n = ndimage.label(part)
+        for i in range(1, n + 1):
+            piece = pieces == i
+            if piece.sum() >= min_area:
+                parts.extend(_split_by_colour(piece, lab, min_area, depth + 1))
+    return parts or [mask]
+
+
+def analyse_image(image: np.ndarray) -> Analysis:
+    """Segment an sRGB float image into world, ground, shadow and object regions."""
+    h, w = image.shape[:2]
+    lab = rgb2lab(image)
+    lin = to_linear(image)
+    world = np.median(image[0], axis=0)
+    sky = _sky_mask(lab, rgb2lab(world[None, None])[0, 0])
+    horizon = _horizon(sky, image)
+    rows = np.arange(h)[:, None] + 0.5
+    below = (rows > (horizon if horizon is not None else -1.0)) & ~sky
+
+    chroma = _chroma(lin)
+    lum = lin.mean(axis=-1)
+    bottom = below & (rows > h * 0.6) if (below & (rows > h * 0.6)).sum() > 20 else below
+    if not bottom.any():
+        bottom = ~sky if (~sky).any() else np.ones_like(sky)
+    ground_chroma = np.median(chroma[bottom], axis=0)
+    tolerance = 0.035 + 0.004 / (lum + 0.01)
+    world_chroma = _chroma(to_linear(world))
+    tinted = ground_chroma * world_chroma / max((ground_chroma * world_chroma).sum(), 1e-6)
+    near_lit = np.linalg.norm(chroma - ground_chroma, axis=-1) < tolerance
+    near_tint = _distance_to_segment(chroma, ground_chroma, tinted) < tolerance
+    candidate = below & near_lit
+    model = _fit_ground_brightness(lum, candidate)
+    ratio = lum / np.maximum(model, 1e-4)
+    lit = candidate & (ratio > 0.8) & (ratio < 1.25)
+    shadow = below & (near_lit | near_tint) & (ratio <= 0.8) & (ratio > 0.02)
+    shadow |= below & (lum < 0.004) & ~lit  # pitch-black shadows have no reliable chroma
+    ground = lit | shadow
+
+    labels = np.full((h, w), IGNORE, dtype=np.int16)
+    labels[sky] = SKY
+    labels[ground] = GROUND
+    objects = ~sky & ~ground
+    objects = ndimage.binary_opening(objects, iterations=1)
+    min_area = max(12, int(0.0012 * h * w))
+    pieces, n = ndimage.label(objects)
+    regions: list[Region] = []
+    for i in range(1, n + 1):
+        piece = ndimage.binary_fill_holes(pieces == i)
+        if piece.sum() < min_area:
+            continue
+        for part in _split_by_colour(piece, lab, min_area):
+            regions.append(_region(part, image, lum))
+    regions.sort(key=lambda r: -r.area)
+    regions = regions[:12]
+    for k, region in enumerate(regions):
+        labels[region.mask] = 2 + k
+    # Shadow pixels stuck to a region's edge are unsure: a dark object rim or a contact shadow.
+    lit_ground = image[lit] if lit.any() else image[below] if below.any() else image.reshape(-1, 3)
+    return Analysis(
+        image=image,
+        labels=labels,
+        world=world,
+        ground_lit=np.median(lit_ground, axis=0),
+        ground_shadow=np.median(image[shadow & (ratio < 0.6)], axis=0) if (shadow & (ratio < 0.6)).sum() > 20 else None,
+        shadow=shadow,
+        horizon_v=horizon,
+        regions=regions,
+    )
+
+
+def _distance_to_segment(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ab = b - a
+    t = np.clip(((points - a) * ab).sum(axis=-1) / max(float(ab @ ab), 1e-9), 0.0, 1.0)
+    return np.linalg.norm(points - (a + t[..., None] * ab), axis=-1)
+
+
+def _region(mask: np.ndarray, image: np.ndarray, lum: np.ndarray) -> Region:
+    pixels = image[mask]
+    bright = lum[mask] >= np.median(lum[mask])
+    spread = pixels.max(axis=1) - pixels.min(axis=1)
+    highlight = float(((pixels.min(axis=1) > 0.85) & (spread < 0.12)).mean())
+    return Region(mask=mask, color=np.median(pixels, axis=0), lit_color=np.median(pixels[bright], axis=0), highlight=highlight)
+
+
+@lru_cache(maxsize=4)
+def analyse_target(target: str, side: int = ANALYSIS_SIDE) -> Analysis:
+    """The analysis of a target photo at ``side`` pixels on its long side (cached per process)."""
+    size = render_size(Path(target), side)
+    return analyse_image(read_rgb(target, size))
