@@ -27,7 +27,9 @@ class ScriptedChatModel(GenericFakeChatModel):
     def bind_tools(self, tools: Any, **kwargs: Any) -> "ScriptedChatModel":
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         self.received.append(list(messages))
         if not self.script:
             raise AssertionError(f"ScriptedChatModel ran out of replies after {len(self.received) - 1} calls")
@@ -49,7 +51,9 @@ def _usage(tokens: tuple[int, int] | None) -> dict | None:
     return {"input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion}
 
 
-def structured_reply(obj: BaseModel | dict, *, name: str | None = None, tokens: tuple[int, int] | None = None) -> AIMessage:
+def structured_reply(
+    obj: BaseModel | dict, *, name: str | None = None, tokens: tuple[int, int] | None = None
+) -> AIMessage:
     """A tool-call answer carrying ``obj``, as ``with_structured_output(type(obj))`` expects.
 
     Pass a dict with ``name`` to script an answer that does not validate.

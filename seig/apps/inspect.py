@@ -65,3 +65,10 @@ def describe_object(obj) -> dict:
 
 def blender_job(bpy, job: dict, progress) -> dict:
     return {"objects": {obj.name: describe_object(obj) for obj in bpy.context.scene.objects}}
+
+
+def inspect_blend(blend, *, timeout: float = 120.0) -> dict:
+    """The dump of a sandbox-written .blend, computed in a trusted bpy process."""
+    from seig.tools.trusted_job import run_trusted
+
+    return run_trusted({"kind": "inspect", "blend": str(blend)}, timeout=timeout)["objects"]

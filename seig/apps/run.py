@@ -43,17 +43,18 @@ class Run:
 
 
 def _resolve_dir(run: str, ctx: Context | None) -> tuple[Path, str | None]:
+    """A directory as is; anything else is looked up as a thread id in the checkpointer."""
     path = Path(run).expanduser()
     if path.is_dir():
         return path, None
-    try:
-        from seig.runs import resolve_run_dir
-    except ImportError:
-        raise AppError(f"{run}: no such run directory") from None
+    if path.exists():
+        raise AppError(f"{run}: not a directory; give a run directory or a thread id")
+    from seig.runs import RunNotFound, resolve_run_dir
+
     try:
         return Path(resolve_run_dir(run, ctx)), run
-    except Exception as exc:  # the lookup's own message is the one-line answer
-        raise AppError(f"{run}: not a run directory or known thread id ({exc})") from None
+    except RunNotFound as exc:
+        raise AppError(str(exc)) from None
 
 
 def _footer_value(script: str, name: str, default: int) -> int:

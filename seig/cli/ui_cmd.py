@@ -53,7 +53,9 @@ def ui(
             "--server.headless", "true",
             "--server.fileWatcherType", "none",
             "--server.runOnSave", "false",
+            "--server.maxUploadSize", "50",
             "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "minimal",
             "--theme.base", "light",
         ],
     )

@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable, Iterator, TypeVar
 
 import httpx
+import openai
 from langchain_core import exceptions as lc_errors
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
@@ -26,6 +27,8 @@ from seig.prompts import render_prompt
 Schema = TypeVar("Schema", bound=BaseModel)
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
+# Failures to reach the provider at all, for SDK errors that LangChain did not wrap.
+TRANSPORT_ERRORS = (TimeoutError, ConnectionError, httpx.TransportError, openai.APIConnectionError)
 
 
 def usage_tokens(message: Any) -> int:
@@ -77,7 +80,7 @@ def provider_failure(exc: BaseException) -> str | None:
             return "not_found"
         if status in RETRYABLE_STATUS or (status is not None and status >= 500):
             return "retry"
-        if isinstance(error, (TimeoutError, ConnectionError, httpx.TransportError)):
+        if isinstance(error, TRANSPORT_ERRORS):
             return "retry"
         if status is not None and status >= 400:
             return "fatal"
@@ -170,5 +173,6 @@ class ModelCaller:
             return schema.model_validate(extract_json_object(reply.text)), tokens
         except (ValueError, ValidationError) as exc:
             raise ModelAnswerError(
-                f"the model's {schema.__name__} could not be read after {structured_attempts + 1} attempts: {describe(exc)}"
+                f"the model's {schema.__name__} could not be read after {structured_attempts + 1} attempts: "
+                f"{describe(exc)}"
             ) from None

@@ -50,7 +50,9 @@ class LLMBackend:
         width, height = _image_size(target)
         messages = [
             SystemMessage(load_prompt("planner")),
-            HumanMessage([text_block(render_prompt("planner_request", width=width, height=height)), image_block(target)]),
+            HumanMessage(
+                [text_block(render_prompt("planner_request", width=width, height=height)), image_block(target)]
+            ),
         ]
         plan, tokens = self.caller.structured(messages, Plan)
         return PlanResult(plan=plan, tokens=tokens)

@@ -24,14 +24,15 @@ def show_fork(thread_id: str, state: SeigState) -> None:
     if not history:
         st.info("This run has no checkpoints yet.")
         return
-    st.dataframe(
-        [
-            {"step": p.step, "stage": p.stage, "round": p.round, "rounds done": p.rounds_done,
-             "best PSNR": p.best_psnr, "next": ", ".join(p.next) or "end", "checkpoint": p.checkpoint_id}
-            for p in history
-        ],
-        hide_index=True,
-    )
+    # A markdown table, not st.dataframe: pyarrow is not usable next to numpy<2 here.
+    rows = ["| step | stage | round | rounds done | best PSNR | next |", "|---:|---|---:|---:|---:|---|"]
+    rows += [
+        f"| {p.step} | {p.stage} | {p.round} | {p.rounds_done} | "
+        f"{'' if p.best_psnr is None else f'{p.best_psnr:.2f}'} | {', '.join(p.next) or 'end'} |"
+        for p in history
+    ]
+    with st.expander(f"All {len(history)} checkpoints", expanded=False):
+        st.markdown("\n".join(rows))
     labels = {_label(p): p.checkpoint_id for p in history}
     choice = st.selectbox("Checkpoint to fork", list(labels), index=len(labels) - 1, key=f"fork-point-{thread_id}")
     overrides: dict = {}

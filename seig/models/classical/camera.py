@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 from skimage.draw import polygon as fill_polygon
 
-from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, TORUS_MINOR, Camera, SceneObject
+from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, Camera, Ground, SceneObject
 
 SKY, GROUND = 0, 1  # label values; object k has label 2 + k
 
@@ -72,38 +72,44 @@ class View:
 
 
 @lru_cache(maxsize=8)
-def _unit_points(shape: str) -> tuple[np.ndarray, ...]:
-    """Convex pieces of a unit primitive (before scale/rotation), as point clouds."""
+def _unit_points(shape: str) -> np.ndarray:
+    """Points whose convex hull is the unit primitive (cube/cylinder/cone span -1..1)."""
     ring = np.linspace(0, 2 * np.pi, 48, endpoint=False)
     circle = np.stack([np.cos(ring), np.sin(ring)], axis=1)
     if shape == "sphere":
-        n = 600
+        n = 400
         k = np.arange(n) + 0.5
         phi = np.arccos(1 - 2 * k / n)
         theta = np.pi * (1 + 5**0.5) * k
-        return (np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], axis=1),)
+        return np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], axis=1)
     if shape == "cylinder":
-        return (np.concatenate([np.c_[circle, -np.ones(48)], np.c_[circle, np.ones(48)]]),)
+        return np.concatenate([np.c_[circle, -np.ones(48)], np.c_[circle, np.ones(48)]])
     if shape == "cone":
-        return (np.concatenate([np.c_[circle, -np.ones(48)], [[0.0, 0.0, 1.0]]]),)
-    if shape == "torus":
-        major = 1 - TORUS_MINOR
-        small = _unit_points("sphere")[0][::4] * TORUS_MINOR
-        return tuple(small + [major * c[0], major * c[1], 0.0] for c in circle)
-    corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
-    return (corners,)
+        return np.concatenate([np.c_[circle, -np.ones(48)], [[0.0, 0.0, 1.0]]])
+    if shape == "ring":
+        return np.c_[circle, np.zeros(48)]
+    return np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
+
+
+def _rotation(obj: SceneObject) -> np.ndarray:
+    a = math.radians(obj.rotation)
+    rz = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+    if obj.shape == "torus" and obj.standing:
+        return rz @ np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]])
+    return rz
 
 
 def object_pieces(obj: SceneObject) -> list[np.ndarray]:
-    """World-space point clouds whose convex hulls make up the object's silhouette."""
-    if obj.shape in ("sphere", "torus"):
-        scale = np.array([obj.size, obj.size, obj.size])
-    else:
-        scale = np.array([obj.size, obj.size, obj.height])
-    a = math.radians(obj.rotation)
-    rot = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
-    offset = np.array([obj.x, obj.y, obj.half_height])
-    return [(pts * scale) @ rot.T + offset for pts in _unit_points(obj.shape)]
+    """World-space point clouds whose convex hulls together make up the object's silhouette."""
+    offset = np.array([obj.x, obj.y, obj.lift])
+    rot = _rotation(obj)
+    if obj.shape == "torus":
+        tube = _unit_points("sphere")[::5] * obj.sz
+        centres = _unit_points("ring") * (obj.sx - obj.sz)
+        return [(tube + c) @ rot.T + offset for c in centres]
+    radius_xy = obj.sx
+    scale = np.array([obj.sx, obj.sy if obj.shape == "cube" else radius_xy, obj.sx if obj.shape == "sphere" else obj.sz])
+    return [(_unit_points(obj.shape) * scale) @ rot.T + offset]
 
 
 def draw_object(view: View, obj: SceneObject, out: np.ndarray, value: int) -> bool:
@@ -123,11 +129,54 @@ def draw_object(view: View, obj: SceneObject, out: np.ndarray, value: int) -> bo
     return drawn
 
 
-def label_map(view: View, objects: list[SceneObject]) -> np.ndarray:
+def ground_polygon(view: View, ground: Ground) -> np.ndarray | None:
+    """The ground square in pixel coordinates, clipped to the part in front of the camera."""
+    a = math.radians(ground.rotation)
+    c, s, h = math.cos(a), math.sin(a), ground.half_size
+    corners = np.array([[ground.x + c * px - s * py, ground.y + s * px + c * py, 0.0] for px, py in ((-h, -h), (h, -h), (h, h), (-h, h))])
+    _, depth = view.project(corners)
+    near = 0.01
+    clipped = []
+    for i in range(4):
+        p, q, dp, dq = corners[i], corners[(i + 1) % 4], depth[i], depth[(i + 1) % 4]
+        if dp > near:
+            clipped.append(p)
+        if (dp > near) != (dq > near):
+            clipped.append(p + (q - p) * (near - dp) / (dq - dp))
+    if len(clipped) < 3:
+        return None
+    uv, _ = view.project(np.array(clipped))
+    return uv
+
+
+def clip_to_box(poly: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray | None:
+    """Sutherland-Hodgman clipping of a polygon to a rectangle, so huge coordinates stay exact."""
+    points = [tuple(p) for p in poly]
+    for axis, bound, keep_above in ((0, x0, True), (0, x1, False), (1, y0, True), (1, y1, False)):
+        inside = (lambda p: p[axis] >= bound) if keep_above else (lambda p: p[axis] <= bound)
+        result = []
+        for i, p in enumerate(points):
+            q = points[(i + 1) % len(points)]
+            if inside(p):
+                result.append(p)
+            if inside(p) != inside(q):
+                t = (bound - p[axis]) / (q[axis] - p[axis])
+                result.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+        points = result
+        if not points:
+            return None
+    return np.array(points) if len(points) >= 3 else None
+
+
+def label_map(view: View, ground: Ground, objects: list[SceneObject]) -> np.ndarray:
     """Sky / ground / object labels as the camera would see them, far objects painted first."""
-    labels = np.full((view.height, view.width), GROUND, dtype=np.int16)
-    rows = np.arange(view.height) + 0.5
-    labels[rows < view.horizon_v()] = SKY
+    labels = np.full((view.height, view.width), SKY, dtype=np.int16)
+    poly = ground_polygon(view, ground)
+    if poly is not None:
+        poly = clip_to_box(poly, -2.0, -2.0, view.width + 2.0, view.height + 2.0)
+    if poly is not None:
+        rr, cc = fill_polygon(poly[:, 1] - 0.5, poly[:, 0] - 0.5, labels.shape)
+        labels[rr, cc] = GROUND
     order = sorted(range(len(objects)), key=lambda i: -view.metres_per_pixel(objects[i].x, objects[i].y))
     for i in order:
         draw_object(view, objects[i], labels, 2 + i)

@@ -7,11 +7,9 @@ clearly named block per thing in the scene, with plain numbers to edit.
 
 from __future__ import annotations
 
-from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, TORUS_MINOR, Scene, SceneObject
+from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, Scene, SceneObject
 
-GROUND_SIZE = 20000.0  # large enough that its far edge sits on the true horizon
-
-HEADER = f'''import math
+HEADER = '''import math
 
 import bpy
 from mathutils import Vector
@@ -29,31 +27,31 @@ def make_material(name, color, roughness=0.5, metallic=0.0):
     return material
 
 
-def add_shape(name, shape, location, scale, rotation_z_deg, material):
-    """A primitive resting where told; cube/cylinder/cone span -1..1 before scaling."""
+def add_shape(name, shape, location, size, rotation_z_deg, material, standing=False):
+    """A primitive; ``size`` holds half extents (x, y, z). Torus: (outer radius, -, tube radius)."""
+    sx, sy, sz = size
     if shape == "sphere":
-        bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=1.0)
+        bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=sx)
     elif shape == "cylinder":
-        bpy.ops.mesh.primitive_cylinder_add(vertices=48, radius=1.0, depth=2.0)
+        bpy.ops.mesh.primitive_cylinder_add(vertices=48, radius=sx, depth=2 * sz)
     elif shape == "cone":
-        bpy.ops.mesh.primitive_cone_add(vertices=48, radius1=1.0, radius2=0.0, depth=2.0)
+        bpy.ops.mesh.primitive_cone_add(vertices=48, radius1=sx, radius2=0.0, depth=2 * sz)
     elif shape == "torus":
-        bpy.ops.mesh.primitive_torus_add(major_radius={1 - TORUS_MINOR}, minor_radius={TORUS_MINOR})
+        bpy.ops.mesh.primitive_torus_add(major_segments=48, minor_segments=16, major_radius=sx - sz, minor_radius=sz)
     else:
-        bpy.ops.mesh.primitive_cube_add(size=2.0)
+        bpy.ops.mesh.primitive_cube_add(size=2.0, scale=(sx, sy, sz))
     obj = bpy.context.active_object
     obj.name = name
     obj.location = location
-    obj.scale = scale
-    obj.rotation_euler = (0.0, 0.0, math.radians(rotation_z_deg))
-    for polygon in obj.data.polygons:  # smooth curved sides, keep flat caps and cube faces flat
+    obj.rotation_euler = (math.radians(90.0) if standing else 0.0, 0.0, math.radians(rotation_z_deg))
+    for polygon in obj.data.polygons:  # smooth curved surfaces, keep caps and cube faces flat
         polygon.use_smooth = shape in ("sphere", "torus") or (shape != "cube" and len(polygon.vertices) <= 4)
     obj.data.materials.append(material)
     return obj
 
 
 def direction(azimuth_deg, elevation_deg):
-    """Unit vector pointing towards a light at this azimuth (from +X, counter-clockwise) and elevation."""
+    """Unit vector towards a light at this azimuth (from +X, counter-clockwise) and elevation."""
     az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
     return Vector((math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)))
 '''
@@ -64,40 +62,55 @@ def _vec(values) -> str:
 
 
 def object_block(obj: SceneObject) -> str:
-    z = obj.half_height
-    if obj.shape == "sphere":
-        scale = (obj.size, obj.size, obj.size)
-    elif obj.shape == "torus":
-        scale = (obj.size, obj.size, obj.size)
-    else:
-        scale = (obj.size, obj.size, obj.height)
+    standing = ", standing=True" if obj.shape == "torus" and obj.standing else ""
     return (
         f"# --- {obj.name} ---\n"
-        f'add_shape("{obj.name}", "{obj.shape}", location={_vec((obj.x, obj.y, z))}, scale={_vec(scale)}, '
-        f"rotation_z_deg={obj.rotation:.2f},\n"
+        f'add_shape("{obj.name}", "{obj.shape}", location={_vec((obj.x, obj.y, obj.lift))}, '
+        f"size={_vec((obj.sx, obj.sy, obj.sz))}, rotation_z_deg={obj.rotation:.2f},\n"
         f'          material=make_material("{obj.name}", {_vec(obj.color)}, '
-        f"roughness={obj.roughness:.3f}, metallic={obj.metallic:.3f}))\n"
+        f"roughness={obj.roughness:.3f}, metallic={obj.metallic:.3f}){standing})\n"
     )
+
+
+def light_block(scene: Scene) -> str:
+    light = scene.light
+    cx, cy = scene.centre()
+    name = {"SUN": "Sun", "POINT": "Lamp", "AREA": "Softbox"}.get(light.kind, "Sun")
+    lines = [
+        f"# --- {name}: azimuth/elevation in degrees, strength in {'W/m2' if light.kind == 'SUN' else 'W'} ---",
+        f'light = bpy.data.objects.new("{name}", bpy.data.lights.new("{name}", type="{light.kind}"))',
+        "scene.collection.objects.link(light)",
+        f"light_direction = direction({light.azimuth:.2f}, {light.elevation:.2f})",
+        'light.rotation_euler = light_direction.to_track_quat("Z", "Y").to_euler()',
+        f"light.data.energy = {light.strength:.4f}",
+        f"light.data.color = {_vec(light.color)}",
+    ]
+    if light.kind == "SUN":
+        lines.append(f"light.data.angle = math.radians({light.size:.3f})")
+    else:
+        lines.append(f"light.location = Vector(({cx:.4f}, {cy:.4f}, 0.0)) + {light.distance:.4f} * light_direction")
+        lines.append(f"light.data.{'size' if light.kind == 'AREA' else 'shadow_soft_size'} = {light.size:.4f}")
+    return "\n".join(lines) + "\n"
 
 
 def write_program(scene: Scene, title: str = "") -> str:
     """The whole scene as one readable Blender program."""
-    cam, light = scene.camera, scene.light
+    cam, ground = scene.camera, scene.ground
     parts = [f"# Scene reconstructed by seig's classical backend{': ' + title if title else ''}.\n" + HEADER]
     parts.append(
         "# --- World: background colour, which also lights the scene softly ---\n"
-        "world = scene.world or bpy.data.worlds.new(\"World\")\n"
+        'world = scene.world or bpy.data.worlds.new("World")\n'
         "scene.world = world\n"
         f'world.node_tree.nodes["Background"].inputs["Color"].default_value = (*{_vec(scene.world)}, 1.0)\n'
-        f'world.node_tree.nodes["Background"].inputs["Strength"].default_value = {scene.world_strength:.4f}\n'
+        'world.node_tree.nodes["Background"].inputs["Strength"].default_value = 1.0\n'
     )
     parts.append(
-        "# --- Ground ---\n"
-        f"bpy.ops.mesh.primitive_plane_add(size={GROUND_SIZE:.0f})\n"
+        "# --- Ground: a square floor ---\n"
+        f"bpy.ops.mesh.primitive_plane_add(size={2 * ground.half_size:.4f}, "
+        f"location=({ground.x:.4f}, {ground.y:.4f}, 0.0), rotation=(0.0, 0.0, math.radians({ground.rotation:.3f})))\n"
         "ground = bpy.context.active_object\n"
         'ground.name = "Ground"\n'
-        f'ground.data.materials.append(make_material("Ground", {_vec(scene.ground)}, '
-        f"roughness={scene.ground_roughness:.3f}))\n"
+        f'ground.data.materials.append(make_material("Ground", {_vec(ground.color)}, roughness={ground.roughness:.3f}))\n'
     )
     parts.append(
         "# --- Camera: height in metres, pitch in degrees below the horizon, lens in mm ---\n"
@@ -109,18 +122,9 @@ def write_program(scene: Scene, title: str = "") -> str:
         "camera.data.lens = camera_lens\n"
         f"camera.data.sensor_width = {SENSOR_MM:.1f}\n"
         'camera.data.sensor_fit = "AUTO"\n'
-        "camera.data.clip_end = 50000.0\n"
+        "camera.data.clip_end = 1000.0\n"
         "scene.camera = camera\n"
     )
-    parts.append(
-        "# --- Sun: azimuth/elevation in degrees, strength in W/m2 ---\n"
-        'sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", type="SUN"))\n'
-        "scene.collection.objects.link(sun)\n"
-        f"sun.rotation_euler = direction({light.azimuth:.2f}, {light.elevation:.2f})"
-        '.to_track_quat("Z", "Y").to_euler()\n'
-        f"sun.data.energy = {light.strength:.4f}\n"
-        f"sun.data.color = {_vec(light.color)}\n"
-        f"sun.data.angle = math.radians({light.angle:.2f})\n"
-    )
+    parts.append(light_block(scene))
     parts.extend(object_block(obj) for obj in scene.objects)
     return "\n".join(parts)

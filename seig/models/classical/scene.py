@@ -1,10 +1,10 @@
 """The classical backend's scene estimate: a few numbers a render-and-compare loop can tune.
 
-Conventions (shared with ``camera.py`` and ``program.py``): the ground is the
-plane z = 0, the camera stands at (0, CAMERA_Y, height) looking along +Y, tilted
-down by ``pitch`` degrees, with no roll. Object colours are linear RGB, as
-Blender stores them. Everything here is plain JSON so it can live in the
-checkpointed ``backend_state``.
+Conventions (shared with ``camera.py`` and ``program.py``): the ground is a
+square on the plane z = 0, the camera stands at (0, CAMERA_Y, height) looking
+along +Y, tilted down by ``pitch`` degrees, with no roll. Object sizes are half
+extents. Colours are linear RGB, as Blender stores them. Everything is plain
+JSON so it can live in the checkpointed ``backend_state``.
 """
 
 from __future__ import annotations
@@ -14,22 +14,35 @@ from dataclasses import asdict, dataclass, field
 CAMERA_Y = -8.0
 SENSOR_MM = 36.0
 SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
+LIGHT_TYPES = ("SUN", "POINT", "AREA")
 
 
 @dataclass
 class Camera:
     height: float = 3.0
-    pitch: float = 20.0  # degrees below the horizontal
+    pitch: float = 25.0  # degrees below the horizontal
     lens: float = 50.0  # mm on a 36 mm sensor fitted to the long side
 
 
 @dataclass
+class Ground:
+    color: list[float] = field(default_factory=lambda: [0.3, 0.3, 0.3])
+    roughness: float = 0.8
+    half_size: float = 60.0
+    x: float = 0.0
+    y: float = 0.0
+    rotation: float = 0.0  # degrees about Z
+
+
+@dataclass
 class Light:
+    kind: str = "SUN"
     azimuth: float = 210.0  # degrees, direction the light comes FROM, 0 = +X, counter-clockwise
     elevation: float = 50.0  # degrees above the ground
-    strength: float = 3.0
+    distance: float = 8.0  # from the scene centre; lamps only
+    strength: float = 3.0  # W/m2 for a sun, W for lamps
+    size: float = 0.5  # sun disc angle (degrees) or lamp radius/size (m): shadow softness
     color: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
-    angle: float = 3.0  # sun disc angle in degrees: shadow softness
 
 
 @dataclass
@@ -38,33 +51,31 @@ class SceneObject:
     shape: str = "cube"
     x: float = 0.0
     y: float = 0.0
-    size: float = 0.5  # radius / half-width on the ground
-    height: float = 0.5  # half-height (sphere: ignored, equals size)
+    sx: float = 0.5  # half extents; sphere: radius; torus: outer radius (sx) and tube radius (sz)
+    sy: float = 0.5
+    sz: float = 0.5
     rotation: float = 0.0  # degrees about Z
+    standing: bool = False  # a torus stood on its rim
     color: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.5])
     roughness: float = 0.5
     metallic: float = 0.0
 
     @property
-    def half_height(self) -> float:
+    def lift(self) -> float:
+        """Height of the object's centre above the ground it rests on."""
         if self.shape == "sphere":
-            return self.size
+            return self.sx
         if self.shape == "torus":
-            return self.size * TORUS_MINOR
-        return self.height
-
-
-TORUS_MINOR = 0.3
+            return self.sx if self.standing else self.sz
+        return self.sz
 
 
 @dataclass
 class Scene:
     camera: Camera = field(default_factory=Camera)
+    ground: Ground = field(default_factory=Ground)
     light: Light = field(default_factory=Light)
     world: list[float] = field(default_factory=lambda: [0.05, 0.05, 0.05])
-    world_strength: float = 1.0
-    ground: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.5])
-    ground_roughness: float = 0.8
     objects: list[SceneObject] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -74,16 +85,22 @@ class Scene:
     def from_dict(cls, data: dict) -> "Scene":
         return cls(
             camera=Camera(**data.get("camera", {})),
+            ground=Ground(**data.get("ground", {})),
             light=Light(**data.get("light", {})),
             world=list(data.get("world", [0.05, 0.05, 0.05])),
-            world_strength=float(data.get("world_strength", 1.0)),
-            ground=list(data.get("ground", [0.5, 0.5, 0.5])),
-            ground_roughness=float(data.get("ground_roughness", 0.8)),
             objects=[SceneObject(**o) for o in data.get("objects", [])],
         )
 
     def copy(self) -> "Scene":
         return Scene.from_dict(self.to_dict())
+
+    def centre(self) -> tuple[float, float]:
+        if not self.objects:
+            return 0.0, 0.0
+        return (
+            sum(o.x for o in self.objects) / len(self.objects),
+            sum(o.y for o in self.objects) / len(self.objects),
+        )
 
 
 def _rounded(value):
