@@ -229,12 +229,12 @@ def test_verifier_sees_target_and_render_labelled_and_the_scores(target, render)
 
 def test_verifier_fails_a_crashed_round_without_asking_the_model(target):
     backend, model = _backend([])
-    error = "Traceback (most recent call last):\n  File ...\n" "AttributeError: 'NoneType' object has no attribute 'inputs'"
+    error = "Traceback (most recent call last):\n  File ...\nAttributeError: 'NoneType' has no attribute 'inputs'"
     result = backend.verify(_verify_request(target, None, error=error, scores=None))
     assert model.calls == 0
     assert result.verdict.passed is False and result.verdict.score == 0.0
     (todo,) = result.verdict.todo
-    assert "AttributeError: 'NoneType' object has no attribute 'inputs'" in todo and "Traceback" not in todo
+    assert "AttributeError: 'NoneType' has no attribute 'inputs'" in todo and "Traceback" not in todo
 
 
 # ---- malformed structured answers ----
@@ -254,7 +254,8 @@ def test_malformed_answers_are_repaired_through_plain_json(target):
         [
             structured_reply({"objects": "not a list"}, name="Plan"),
             AIMessage(content="I think it is a red ball."),
-            AIMessage(content='Sure:\n```json\n{"summary": "A red ball.",\n"objects": [{"name": "ball", "shape": "sphere"}]}\n```'),
+            AIMessage(content='Sure:\n```json\n{"summary": "A red ball.",\n'
+                              '"objects": [{"name": "ball", "shape": "sphere"}]}\n```'),
         ],
         retries=2,
     )
@@ -270,6 +271,13 @@ def test_unreadable_answers_end_in_model_answer_error(target):
     with pytest.raises(ModelAnswerError) as info:
         backend.plan(target, RunSettings())
     assert model.calls == 2 and "Plan" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_model_without_tool_calling_answers_in_plain_json(target):
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    model = GenericFakeChatModel(messages=iter([PLAN.model_dump_json()]))
+    assert LLMBackend(model, retries=0).plan(target, RunSettings()).plan == PLAN
 
 
 # ---- provider errors ----

@@ -48,6 +48,7 @@ class EditResult:
     image: Path
     methods: list[tuple[str, str]] = field(default_factory=list)  # (assignment, "literal" | "block")
     checkpoint_id: str | None = None
+    warning: str | None = None
 
 
 def split_assignment(text: str) -> tuple[str, object]:
@@ -246,10 +247,13 @@ def edit_run(
     run.program = program
     result = EditResult(program=run.scene_py, previous=previous, image=run.dir / "final.png", methods=methods)
     if run.thread_id:
-        from seig.runs import record_edit
+        from seig.runs import RunNotFound, record_edit
 
         note = "edit: " + "; ".join(label for label, _ in methods)
-        result.checkpoint_id = record_edit(run.thread_id, program, note, ctx)
+        try:
+            result.checkpoint_id = record_edit(run.thread_id, program, note, ctx)
+        except RunNotFound as exc:  # e.g. a run directory copied away from its database
+            result.warning = f"scene.py was edited, but no checkpoint was recorded: {exc}"
     return result
 
 

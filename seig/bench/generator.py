@@ -420,7 +420,7 @@ def write_program(truth: dict) -> str:
     lines = [
         "# World: a flat background colour that also lights the scene",
         'background = scene.world.node_tree.nodes["Background"]',
-        f'background.inputs["Color"].default_value = (*{_t(world["color"])}, 1.0)',
+        f'background.inputs["Color"].default_value = {_t(world["color"] + [1.0])}',
         f'background.inputs["Strength"].default_value = {world["strength"]!r}',
         "",
         "# Ground",

@@ -8,6 +8,7 @@ checked against the sandbox policy here before the graph ever runs it.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -22,7 +23,7 @@ from seig.models.errors import ModelAnswerError
 from seig.models.invoke import ModelCaller, usage_tokens
 from seig.prompts import load_prompt, render_prompt
 from seig.state.state import Plan, RunSettings, Scores, Verdict
-from seig.tools.policy import ALLOWED_IMPORTS, FORBIDDEN_BPY, check_program
+from seig.tools.policy import ALLOWED_IMPORTS, check_program
 
 
 ERROR_CHARS = 2000
@@ -133,9 +134,9 @@ class LLMBackend:
         content = [image_block(request.target)]
         if has_render:
             content.append(image_block(request.last_render))
-        content.append(text_block(text.strip()))
+        content.append(text_block(re.sub(r"\n{3,}", "\n\n", text).strip()))
         system = render_prompt(
-            "coder", allowed_imports=", ".join(sorted(ALLOWED_IMPORTS)), forbidden_apis=", ".join(FORBIDDEN_BPY)
+            "coder", allowed_imports=", ".join(sorted(ALLOWED_IMPORTS))
         )
         return [SystemMessage(system), HumanMessage(content)]
 

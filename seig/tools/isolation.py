@@ -21,6 +21,7 @@ import resource
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,22 @@ MS_PRIVATE = 0x40000
 # statvfs flags that a bind-remount must keep, or the kernel refuses it in a user namespace.
 KEPT_MOUNT_FLAGS = 0x2 | 0x4 | 0x8 | 0x400 | 0x800 | 0x1000  # nosuid nodev noexec noatime nodiratime relatime
 CGROUP_PIDS_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
-FEATURES = ("network", "filesystem", "pids_cgroup")
+FEATURES = ("network", "filesystem", "landlock", "pids_cgroup")
+
+# Landlock (Linux >= 5.13): an unprivileged process can give up filesystem and network access for good.
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+PR_SET_NO_NEW_PRIVS = 38
+LANDLOCK_RULE_PATH_BENEATH = 1
+FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+FS_TRUNCATE, FS_IOCTL_DEV = 1 << 14, 1 << 15
+FS_READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+FILE_ONLY_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+# Everything the worker needs to read: the interpreter, bpy, system libraries, a few /proc and /sys files.
+SYSTEM_READ_PATHS = (
+    "/usr", "/lib", "/lib32", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/localtime",
+    "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/sys/devices/system/cpu", "/sys/fs/cgroup",
+    "/dev/urandom", "/dev/random",
+)
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
@@ -95,13 +111,55 @@ def _pids_cgroup_root() -> Path | None:
     return None
 
 
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when Landlock is unavailable."""
+    version = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    return max(0, version)
+
+
+def _handled_fs(abi: int) -> int:
+    handled = (1 << 13) - 1  # ABI 1: execute .. make_sym
+    if abi >= 2:
+        handled |= 1 << 13  # refer
+    if abi >= 3:
+        handled |= FS_TRUNCATE
+    if abi >= 5:
+        handled |= FS_IOCTL_DEV
+    return handled
+
+
+def read_roots(extra: tuple[str, ...] = ()) -> list[str]:
+    """Directories the worker's interpreter and bpy are loaded from (not the caller's sys.path)."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    roots.update(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))
+    roots.update(extra)
+    return sorted({os.path.realpath(r) for r in roots if os.path.exists(r)})
+
+
 class Sandbox:
     """The OS-level confinement of one worker process; ``preexec`` runs in the forked child."""
 
-    def __init__(self, scratch: Path, limits: Limits, features: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        scratch: Path,
+        limits: Limits,
+        features: frozenset[str] | None = None,
+        read_paths: tuple[str, ...] = (),
+    ) -> None:
         self.scratch = Path(scratch).resolve()
         self.limits = limits
         self.features = supported_features() if features is None else features
+        self._abi = landlock_abi() if "landlock" in self.features else 0
+        self._read_paths = [p.encode() for p in (*SYSTEM_READ_PATHS, *read_roots(read_paths)) if os.path.exists(p)]
         self.cgroup: Path | None = None
         if "pids_cgroup" in self.features:
             self.cgroup = self._make_cgroup()
@@ -150,6 +208,8 @@ class Sandbox:
             raise OSError(ctypes.get_errno(), "unshare failed")
         if "filesystem" in self.features:
             self._make_filesystem_readonly()
+        if self._abi:
+            self._landlock()
 
     def _make_filesystem_readonly(self) -> None:
         if _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
@@ -159,6 +219,37 @@ class Sandbox:
             raise OSError(ctypes.get_errno(), "could not bind the scratch directory")
         for point, flags in self._remounts:
             _libc.mount(None, point, None, flags, None)  # a mount that refuses stays as it was
+
+    def _landlock(self) -> None:
+        """Read only the interpreter and system files, write only the scratch directory, no TCP."""
+        attr = _RulesetAttr(handled_access_fs=_handled_fs(self._abi))
+        size = 8
+        if self._abi >= 4:
+            attr.handled_access_net, size = 0b11, 16  # bind and connect TCP: no rule grants either
+        if self._abi >= 6:
+            attr.scoped, size = 0b11, 24  # abstract unix sockets and signals stay inside the sandbox
+        ruleset = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+        if ruleset < 0:
+            raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+        everything = attr.handled_access_fs
+        rules = [(p, FS_READ) for p in self._read_paths]
+        rules += [(f"/proc/{os.getpid()}".encode(), FS_READ), (b"/dev/null", FS_READ_FILE | FS_WRITE_FILE)]
+        rules.append((str(self.scratch).encode(), everything))
+        for path, access in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            if not os.path.isdir(path):
+                access &= FILE_ONLY_RIGHTS
+            rule = _PathBeneath(allowed_access=access & everything, parent_fd=fd)
+            added = _libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
+            os.close(fd)
+            if added != 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path!r}")
+        if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+        os.close(ruleset)
 
     def cleanup(self) -> None:
         """Kill anything left in the worker's cgroup (escaped children too) and remove the group."""
@@ -210,4 +301,4 @@ def supported_features() -> frozenset[str]:
     """The isolation features this machine grants this user, probed once per process."""
     if sys.platform != "linux":
         return frozenset()
-    return frozenset(f for f in FEATURES if _probe(f))
+    return frozenset(f for f in FEATURES if (f != "landlock" or landlock_abi()) and _probe(f))

@@ -16,6 +16,7 @@ from seig import runs
 from seig.context import Context
 from seig.state.state import SeigState
 from seig.ui import chat, jobs, session
+from seig.ui.apps_panel import show_apps
 from seig.ui.fork import show_fork
 from seig.ui.inputs import missing_key
 
@@ -50,11 +51,13 @@ def show_run(thread_id: str) -> None:
     st.caption(f"run `{thread_id}` · {view.state.settings.model} · {view.state.settings.mode} · {view.state.run_dir}")
     job = jobs.current(thread_id, ctx)
     live = job is not None and job.active
-    chat_tab, results_tab, history_tab = st.tabs(["Chat", "Results", "History & fork"])
+    chat_tab, results_tab, apps_tab, history_tab = st.tabs(["Chat", "Results", "Apps", "History & fork"])
     with chat_tab:
         st.fragment(_live_chat, run_every=POLL_SECONDS if live else None)(thread_id, live)
     with results_tab:
         show_results(view.state)
+    with apps_tab:
+        show_apps(view.state, ctx)
     with history_tab:
         show_fork(thread_id, view.state)
 

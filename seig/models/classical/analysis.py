@@ -16,13 +16,18 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 from scipy.cluster.vq import kmeans2
+from PIL import Image
 from skimage.color import rgb2lab
+from skimage.morphology import remove_small_holes
 
 from seig.models.classical.camera import GROUND, SKY
 from seig.tools.images import read_rgb, render_size
 
 IGNORE = -1
 ANALYSIS_SIDE = 256
+MAX_REGIONS = 12
+EDGE_CONTRAST = 4.0  # Lab units per pixel along a region's outline; light blobs and soft shadows stay below
+SPLIT_CONTRAST = 5.0
 
 
 def to_linear(srgb: np.ndarray) -> np.ndarray:
@@ -45,6 +50,11 @@ class Region:
     highlight: float  # fraction of near-white specular pixels
 
     @property
+    def has_hole(self) -> bool:
+        """A sizeable hole (floor seen through a ring) suggests a torus."""
+        return int(ndimage.binary_fill_holes(self.mask).sum()) > self.area + max(4, self.area // 50)
+
+    @property
     def area(self) -> int:
         return int(self.mask.sum())
 
@@ -57,7 +67,7 @@ class Region:
 class Analysis:
     image: np.ndarray  # sRGB float, analysis resolution
     labels: np.ndarray  # SKY, GROUND, 2 + k for region k, IGNORE for unsure pixels
-    world: np.ndarray  # sRGB
+    world: np.ndarray | None  # sRGB of the visible background, None when the floor fills the view
     ground_lit: np.ndarray  # sRGB of lit ground
     ground_shadow: np.ndarray | None  # sRGB of ground in shadow, None when no shadow is seen
     shadow: np.ndarray  # bool mask
@@ -78,10 +88,13 @@ def _chroma(lin: np.ndarray) -> np.ndarray:
 
 
 def _sky_mask(lab: np.ndarray, world_lab: np.ndarray) -> np.ndarray:
-    close = np.linalg.norm(lab - world_lab, axis=-1) < 6.0
+    close = np.linalg.norm(lab - world_lab, axis=-1) < 2.5
     components, _ = ndimage.label(close)
     touching = np.unique(components[0][components[0] > 0])
-    return np.isin(components, touching)
+    sky = np.isin(components, touching)
+    if sky[-1].any() or sky.sum() < 0.02 * sky.size:  # reaching the bottom: that is floor, not sky
+        return np.zeros_like(sky)
+    return sky
 
 
 def _horizon(sky: np.ndarray, image: np.ndarray) -> float | None:
@@ -105,48 +118,81 @@ def _horizon(sky: np.ndarray, image: np.ndarray) -> float | None:
 
 
 def _fit_ground_brightness(lum: np.ndarray, candidate: np.ndarray) -> np.ndarray:
-    """A smooth (quadratic) model of lit-ground log-brightness; shadows fall below it."""
-    h, w = lum.shape
-    vv, uu = np.mgrid[0:h, 0:w]
-    x, y = uu / w - 0.5, vv / h - 0.5
-    basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+    """A smooth model of lit-floor brightness (lamp falloff included); shadows fall below it.
+
+    Normalised convolution: a wide blur of the floor's log-brightness, weighted by
+    which pixels currently look like lit floor, re-weighted a few times so that
+    shadows and floor-coloured objects stop pulling the model.
+    """
+    sigma = 0.07 * max(lum.shape)
     loglum = np.log(lum + 1e-3)
-    keep = candidate.copy()
-    model = np.full_like(lum, np.median(loglum[candidate]) if candidate.any() else -3.0)
+    weight = candidate.astype(float)
+    fallback = float(np.median(loglum[candidate])) if candidate.any() else -3.0
+    model = np.full_like(lum, fallback)
     for _ in range(4):
-        if keep.sum() < 12:
+        if weight.sum() < 12:
             break
-        coef, *_ = np.linalg.lstsq(basis[keep], loglum[keep], rcond=None)
-        model = basis @ coef
+        mass = ndimage.gaussian_filter(weight, sigma, mode="nearest")
+        model = ndimage.gaussian_filter(weight * loglum, sigma, mode="nearest") / np.maximum(mass, 1e-6)
+        model = np.where(mass > 0.02, model, fallback)
         residual = loglum - model
-        keep = candidate & (residual > -0.12) & (residual < 0.4)
+        weight = (candidate & (residual > -0.1) & (residual < 0.3)).astype(float)
     return np.exp(model)
 
 
-def _split_by_colour(mask: np.ndarray, lab: np.ndarray, min_area: int, depth: int = 0) -> list[np.ndarray]:
-    """Split a region whose pixels form two clearly different hues (touching objects)."""
+def _split_by_colour(mask: np.ndarray, lab: np.ndarray, edges: np.ndarray, min_area: int, depth: int = 0) -> list[np.ndarray]:
+    """Split a region in two when its pixels form two hues with a sharp edge between them (touching objects)."""
     if depth >= 3 or mask.sum() < 2 * min_area:
         return [mask]
-    ab = lab[mask][:, 1:]
-    lightness = lab[mask][:, :1] * 0.35
-    features = np.concatenate([ab, lightness], axis=1)
-    rng = np.random.default_rng(0)
-    centres, assignment = kmeans2(features, 2, seed=rng, minit="++")
-    distance = np.linalg.norm(centres[0][:2] - centres[1][:2])
+    features = np.concatenate([lab[mask][:, 1:], lab[mask][:, :1] * 0.35], axis=1)
+    centres, assignment = kmeans2(features, 2, seed=np.random.default_rng(0), minit="++")
     shares = np.bincount(assignment, minlength=2) / len(assignment)
-    if distance < 18.0 or shares.min() < 0.12:
+    if np.linalg.norm(centres[0][:2] - centres[1][:2]) < 15.0 or shares.min() < 0.1:
         return [mask]
+    first = np.zeros_like(mask)
+    first[mask] = assignment == 0
+    interface = ndimage.binary_dilation(first) & mask & ~first
+    if not interface.any() or np.median(edges[interface]) < SPLIT_CONTRAST:
+        return [mask]  # one object whose shading drifts in hue
     parts = []
-    for k in range(2):
-        part = np.zeros_like(mask)
-        part[mask] = assignment == k
-        part = ndimage.binary_opening(part, iterations=1)
-        pieces, n = ndimage.label(part)
+    for part in (first, mask & ~first):
+        pieces, n = ndimage.label(ndimage.binary_opening(part, iterations=1))
         for i in range(1, n + 1):
-            piece = pieces == i
-            if piece.sum() >= min_area:
-                parts.extend(_split_by_colour(piece, lab, min_area, depth + 1))
+            if (pieces == i).sum() >= min_area:
+                parts.extend(_split_by_colour(pieces == i, lab, edges, min_area, depth + 1))
     return parts or [mask]
+
+
+def _edge_strength(lab: np.ndarray) -> np.ndarray:
+    """Colour-edge magnitude in Lab units per pixel."""
+    gradients = [np.hypot(ndimage.sobel(lab[..., c], 0), ndimage.sobel(lab[..., c], 1)) / 8.0 for c in range(3)]
+    return np.sqrt(sum(g * g for g in gradients))
+
+
+def _boundary_contrast(mask: np.ndarray, edges: np.ndarray) -> float:
+    ring = ndimage.binary_dilation(mask) & ~ndimage.binary_erosion(mask)
+    return float(np.percentile(edges[ring], 75)) if ring.any() else 0.0
+
+
+def _hugs_sky(mask: np.ndarray, sky: np.ndarray) -> bool:
+    """A thin strip along the floor's far edge: distant floor, not an object."""
+    rows = np.nonzero(mask.any(axis=1))[0]
+    near_sky = (ndimage.binary_dilation(sky, iterations=2) & mask).sum() > 0.3 * mask.sum()
+    return bool(sky.any() and near_sky and rows.size <= max(3, 0.04 * mask.shape[0]))
+
+
+def _drop_holes(regions: list[Region], chroma: np.ndarray, ground_chroma: np.ndarray, labels: np.ndarray) -> list[Region]:
+    """Floor seen through a ring (a torus hole) is floor: enclosed by one region and floor-coloured."""
+    kept = []
+    for region in regions:
+        ring = ndimage.binary_dilation(region.mask, iterations=2) & ~region.mask
+        enclosed = any((other.mask[ring]).mean() > 0.9 for other in regions if other is not region)
+        floorish = np.linalg.norm(np.median(chroma[region.mask], axis=0) - ground_chroma) < 0.06
+        if enclosed and floorish:
+            labels[region.mask] = GROUND
+        else:
+            kept.append(region)
+    return kept
 
 
 def analyse_image(image: np.ndarray) -> Analysis:
@@ -154,8 +200,8 @@ def analyse_image(image: np.ndarray) -> Analysis:
     h, w = image.shape[:2]
     lab = rgb2lab(image)
     lin = to_linear(image)
-    world = np.median(image[0], axis=0)
-    sky = _sky_mask(lab, rgb2lab(world[None, None])[0, 0])
+    sky = _sky_mask(lab, rgb2lab(np.median(image[0], axis=0)[None, None])[0, 0])
+    world = np.median(image[sky], axis=0) if sky.any() else None
     horizon = _horizon(sky, image)
     rows = np.arange(h)[:, None] + 0.5
     below = (rows > (horizon if horizon is not None else -1.0)) & ~sky
@@ -167,7 +213,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
         bottom = ~sky if (~sky).any() else np.ones_like(sky)
     ground_chroma = np.median(chroma[bottom], axis=0)
     tolerance = 0.035 + 0.004 / (lum + 0.01)
-    world_chroma = _chroma(to_linear(world))
+    world_chroma = _chroma(to_linear(world)) if world is not None else ground_chroma
     tinted = ground_chroma * world_chroma / max((ground_chroma * world_chroma).sum(), 1e-6)
     near_lit = np.linalg.norm(chroma - ground_chroma, axis=-1) < tolerance
     near_tint = _distance_to_segment(chroma, ground_chroma, tinted) < tolerance
@@ -182,22 +228,25 @@ def analyse_image(image: np.ndarray) -> Analysis:
     labels = np.full((h, w), IGNORE, dtype=np.int16)
     labels[sky] = SKY
     labels[ground] = GROUND
-    objects = ~sky & ~ground
-    objects = ndimage.binary_opening(objects, iterations=1)
+    edges = _edge_strength(lab)
+    objects = ndimage.binary_opening(~sky & ~ground, iterations=1)
     min_area = max(12, int(0.0012 * h * w))
     pieces, n = ndimage.label(objects)
     regions: list[Region] = []
     for i in range(1, n + 1):
-        piece = ndimage.binary_fill_holes(pieces == i)
-        if piece.sum() < min_area:
+        piece = remove_small_holes(pieces == i, max_size=max(4, min_area // 3))
+        if piece.sum() < min_area or _boundary_contrast(piece, edges) < EDGE_CONTRAST:
+            labels[piece & (labels == IGNORE)] = GROUND  # a smooth blob: light falloff or soft shadow on the floor
             continue
-        for part in _split_by_colour(piece, lab, min_area):
+        if _hugs_sky(piece, sky):
+            continue
+        for part in _split_by_colour(piece, lab, edges, min_area):
             regions.append(_region(part, image, lum))
+    regions = _drop_holes(regions, chroma, ground_chroma, labels)
     regions.sort(key=lambda r: -r.area)
-    regions = regions[:12]
+    regions = regions[:MAX_REGIONS]
     for k, region in enumerate(regions):
         labels[region.mask] = 2 + k
-    # Shadow pixels stuck to a region's edge are unsure: a dark object rim or a contact shadow.
     lit_ground = image[lit] if lit.any() else image[below] if below.any() else image.reshape(-1, 3)
     return Analysis(
         image=image,
@@ -228,5 +277,7 @@ def _region(mask: np.ndarray, image: np.ndarray, lum: np.ndarray) -> Region:
 @lru_cache(maxsize=4)
 def analyse_target(target: str, side: int = ANALYSIS_SIDE) -> Analysis:
     """The analysis of a target photo at ``side`` pixels on its long side (cached per process)."""
+    with Image.open(target) as img:
+        side = min(side, max(img.size))
     size = render_size(Path(target), side)
     return analyse_image(read_rgb(target, size))

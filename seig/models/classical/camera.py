@@ -99,34 +99,73 @@ def _rotation(obj: SceneObject) -> np.ndarray:
     return rz
 
 
-def object_pieces(obj: SceneObject) -> list[np.ndarray]:
-    """World-space point clouds whose convex hulls together make up the object's silhouette."""
+def object_pieces(obj: SceneObject, eye: np.ndarray | None = None) -> list[np.ndarray]:
+    """World-space point clouds whose convex hulls together make up the object's silhouette.
+
+    Given the eye, a sphere is reduced to its silhouette circle, already in hull order.
+    """
     offset = np.array([obj.x, obj.y, obj.lift])
     rot = _rotation(obj)
     if obj.shape == "torus":
         tube = _unit_points("sphere")[::5] * obj.sz
         centres = _unit_points("ring") * (obj.sx - obj.sz)
         return [(tube + c) @ rot.T + offset for c in centres]
-    radius_xy = obj.sx
-    scale = np.array([obj.sx, obj.sy if obj.shape == "cube" else radius_xy, obj.sx if obj.shape == "sphere" else obj.sz])
+    if obj.shape == "sphere" and eye is not None:
+        return [_sphere_outline(offset, obj.sx, eye)]
+    scale = np.array([obj.sx, obj.sy if obj.shape == "cube" else obj.sx, obj.sx if obj.shape == "sphere" else obj.sz])
     return [(_unit_points(obj.shape) * scale) @ rot.T + offset]
 
 
-def draw_object(view: View, obj: SceneObject, out: np.ndarray, value: int) -> bool:
-    """Paint the object's silhouette into ``out``; False when it is behind the camera."""
-    drawn = False
-    for pts in object_pieces(obj):
+def _sphere_outline(centre: np.ndarray, radius: float, eye: np.ndarray) -> np.ndarray:
+    """The circle where sight lines graze the sphere (its silhouette), as 64 ordered points."""
+    axis = centre - eye
+    d = float(np.linalg.norm(axis))
+    if d <= radius * 1.001:
+        return np.empty((0, 3))
+    axis /= d
+    helper = np.array([0.0, 0.0, 1.0]) if abs(axis[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    a = np.cross(axis, helper)
+    a /= np.linalg.norm(a)
+    b = np.cross(axis, a)
+    ring = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    rim = radius * math.sqrt(1 - (radius / d) ** 2)
+    middle = centre - axis * radius * radius / d
+    return middle + rim * (np.outer(np.cos(ring), a) + np.outer(np.sin(ring), b))
+
+
+def silhouette_polygons(view: View, obj: SceneObject) -> list[np.ndarray] | None:
+    """Convex pixel-space polygons covering the object; None when it is (partly) behind the camera."""
+    polygons = []
+    for pts in object_pieces(obj, view.position):
+        if len(pts) == 0:
+            return None
         uv, depth = view.project(pts)
         if np.any(depth <= 0.05):
+            return None
+        if obj.shape == "sphere":
+            polygons.append(uv)
             continue
         try:
-            hull = uv[ConvexHull(uv).vertices]
+            polygons.append(uv[ConvexHull(uv).vertices])
         except (QhullError, ValueError):
             continue
-        rr, cc = fill_polygon(hull[:, 1] - 0.5, hull[:, 0] - 0.5, out.shape)
+    return polygons
+
+
+def draw_object(view: View, obj: SceneObject, out: np.ndarray, value: int, origin: tuple[int, int] = (0, 0)) -> bool:
+    """Paint the object's silhouette into ``out`` (whose top-left pixel is ``origin``); False if not drawable."""
+    polygons = silhouette_polygons(view, obj)
+    if not polygons:
+        return False
+    for poly in polygons:
+        rr, cc = fill_polygon(poly[:, 1] - 0.5 - origin[0], poly[:, 0] - 0.5 - origin[1], out.shape)
         out[rr, cc] = value
-        drawn = True
-    return drawn
+    return True
+
+
+def polygon_area(poly: np.ndarray) -> float:
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
 
 
 def ground_polygon(view: View, ground: Ground) -> np.ndarray | None:

@@ -1,0 +1,197 @@
+"""The offline backend: image analysis, silhouette fitting and render-and-compare, no network.
+
+``plan`` reads the photo into a full scene estimate (kept in ``backend_state``).
+Each stage's ``write_code`` refines the part of the estimate the stage owns and
+writes the program as that stage should show it (grey boxes for the scaffold,
+uncoloured shapes for geometry, everything from materials on). ``verify``
+judges a round from its scores and image differences.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from seig.models.base import CodeRequest, CodeResult, PlanResult, VerifyRequest, VerifyResult
+from seig.models.classical.analysis import Analysis, analyse_target
+from seig.models.classical.estimate import (
+    colour_name,
+    estimate_colours,
+    estimate_light,
+    fit_geometry,
+    grey_boxes,
+    neutral_materials,
+)
+from seig.models.classical.feedback import apply_feedback
+from seig.models.classical.fit import initial_camera
+from seig.models.classical.program import write_program
+from seig.models.classical.refine import Renderer
+from seig.models.classical.scene import Scene
+from seig.models.classical import search
+from seig.models.classical.verdict import judge
+from seig.state.state import Plan, PlannedObject, RunSettings
+
+STAGE_DRESS = {"scaffold": grey_boxes, "geometry": neutral_materials}
+
+
+def _same(scene: Scene) -> Scene:
+    return scene
+
+
+class ClassicalBackend:
+    """Inverse graphics by analysis and render-and-compare; ``renders_per_round`` bounds each round's cost."""
+
+    name = "classical"
+
+    def __init__(self, renders_per_round: int = 8, fit_evaluations: int = 120) -> None:
+        if renders_per_round < 0:
+            raise ValueError("renders_per_round must be 0 or more")
+        self.renders_per_round = renders_per_round
+        self.fit_evaluations = fit_evaluations
+
+    # -- planning -----------------------------------------------------------
+    def estimate(self, target: Path) -> tuple[Scene, list[dict], Analysis]:
+        """The full first estimate of the scene in the photo."""
+        analysis = analyse_target(str(target))
+        scene = Scene(camera=initial_camera(analysis))
+        scene, reports = fit_geometry(analysis, scene, self.fit_evaluations)
+        scene.light = estimate_light(analysis, scene)
+        scene = estimate_colours(analysis, scene)
+        return scene, reports, analysis
+
+    def plan(self, target: Path, settings: RunSettings) -> PlanResult:
+        scene, reports, analysis = self.estimate(target)
+        return PlanResult(plan=describe(scene, analysis), backend_state={"scene": scene.to_dict(), "fit": reports})
+
+    # -- coding -------------------------------------------------------------
+    def write_code(self, request: CodeRequest) -> CodeResult:
+        state = dict(request.backend_state)
+        if "scene" in state:
+            scene = Scene.from_dict(state["scene"])
+        else:
+            scene, state["fit"], _ = self.estimate(request.target)
+        dress = STAGE_DRESS.get(request.stage, _same)
+        notes: list[str] = []
+        if request.error:
+            notes.append(f"the last program failed ({request.error}); rebuilt it from the scene estimate")
+        renderer = Renderer(request.render, request.target, self.renders_per_round, dress=dress)
+        if request.human_feedback:
+            scene, done = apply_feedback(request.human_feedback, scene)
+            notes.append("feedback: " + "; ".join(done) + " (no automatic search this round, so the edit stands)")
+        else:
+            scene, note = self._refine(request.stage, request.round, scene, renderer, request.target)
+            notes.append(note)
+        first = renderer.first_score
+        converged = renderer.best is not None and first is not None and renderer.best[0] - first < 0.1
+        state["scene"] = scene.to_dict()
+        state["converged"] = bool(converged)
+        if renderer.best is not None:
+            notes.append(f"{renderer.used} renders, best {renderer.best[0]:.2f} dB")
+        if renderer.errors:
+            notes.append("render errors: " + renderer.errors[-1])
+        program = write_program(dress(scene), title=f"{request.stage} round {request.round + 1}")
+        return CodeResult(program=program, backend_state=state, renders=renderer.used, notes="; ".join(notes))
+
+    def _refine(self, stage: str, round_: int, scene: Scene, renderer: Renderer, target: Path) -> tuple[Scene, str]:
+        """Spend this round's renders on the parameters the stage owns."""
+        analysis = analyse_target(str(target))
+        if stage == "scaffold":
+            if round_ == 0:
+                return scene, "ground, camera, world and grey boxes from the photo analysis"
+            return search.colour_loop(scene, renderer, 2, objects=False), "matched floor and world colours"
+        if stage == "geometry":
+            if round_ == 0:
+                return scene, "shape classes, sizes and places from silhouette fitting"
+            if round_ == 1:
+                scene, note = search.camera_search(analysis, scene)
+                return scene, note + "; shapes refitted under it"
+            return search.placement_search(scene, renderer), "nudged positions and sizes by render-and-compare"
+        if stage == "materials":
+            if round_ == 1:
+                scene = search.finish_search(scene, renderer)
+                return search.colour_loop(scene, renderer, 1), "chose glossy/matte/metal per object, then corrected colours"
+            return search.colour_loop(scene, renderer, 3), "corrected colours by rendered-vs-photo ratios"
+        if stage == "composition":
+            if round_ == 0:
+                scene, note = search.camera_search(analysis, scene)
+                return search.colour_loop(scene, renderer, 1), note
+            return search.placement_search(scene, renderer), "refined placement, scale and rotation jointly"
+        if stage == "lighting":
+            if round_ == 0:
+                scene = search.choose_light_kind(scene, renderer)
+                return search.colour_loop(scene, renderer, 1), f"light set to {scene.light.kind.lower()}"
+            scene = search.pattern_search(scene, renderer, search.LIGHT_MOVES, search.light_move)
+            return scene, "searched light direction, strength, softness and world strength"
+        return self._joint(round_, scene, renderer, analysis)
+
+    def _joint(self, round_: int, scene: Scene, renderer: Renderer, analysis: Analysis) -> tuple[Scene, str]:
+        """Monolithic mode: the same optimisers over every parameter in each round."""
+        if round_ == 0:
+            scene, _ = search.camera_search(analysis, scene)
+        share = max(1, renderer.budget // 3)
+        for step in (
+            lambda s, r: search.colour_loop(s, r, 1),
+            lambda s, r: search.placement_search(s, r, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
+            lambda s, r: search.pattern_search(s, r, search.LIGHT_MOVES[round_ % 6 * 2 :][:2], search.light_move),
+        ):
+            part = Renderer(renderer.render, renderer.target, min(share, renderer.left), dress=renderer.dress)
+            scene = step(scene, part)
+            renderer.absorb(part)
+        return scene, "refined geometry, colours and light together"
+
+    # -- verifying ----------------------------------------------------------
+    def verify(self, request: VerifyRequest) -> VerifyResult:
+        scene = Scene.from_dict(request.backend_state["scene"]) if "scene" in request.backend_state else None
+        if scene is not None:
+            scene = STAGE_DRESS.get(request.stage, _same)(scene)
+        verdict = judge(
+            request.stage,
+            request.scores,
+            request.best_scores,
+            request.error,
+            scene,
+            request.target,
+            request.render,
+            bool(request.backend_state.get("converged")),
+        )
+        return VerifyResult(verdict=verdict)
+
+
+def _where(u: float, v: float) -> str:
+    horizontal = "left" if u < 1 / 3 else "right" if u > 2 / 3 else "centre"
+    depth = "back" if v < 0.45 else "front" if v > 0.75 else "middle"
+    return f"{depth} {horizontal}"
+
+
+def describe(scene: Scene, analysis: Analysis) -> Plan:
+    """A human-readable plan from the scene estimate."""
+    objects = []
+    areas = [r.area for r in analysis.regions] or [1]
+    for obj, region in zip(scene.objects, analysis.regions):
+        rows, cols = np.nonzero(region.mask)
+        u, v = cols.mean() / analysis.width, rows.max() / analysis.height
+        size = "large" if region.area > 0.6 * max(areas) else "small" if region.area < 0.25 * max(areas) else "medium"
+        finish = "glossy" if obj.roughness < 0.3 else "matte"
+        hexcolour = "#" + "".join(f"{int(round(c * 255)):02x}" for c in region.color)
+        objects.append(
+            PlannedObject(name=obj.name, shape=obj.shape, color=f"{colour_name(region.color)} ({hexcolour})", material=finish, position=_where(u, v), size=size)
+        )
+    cam, light = scene.camera, scene.light
+    world = "not visible (the floor fills the view)" if analysis.world is None else f"{colour_name(analysis.world)} background"
+    come_from = ["from the right", "from behind", "from the left", "from the front"][int(((light.azimuth - 45) % 360) // 90)]
+    summary = f"{len(objects)} object{'s' if len(objects) != 1 else ''} on a {colour_name(analysis.ground_lit)} floor" + (
+        ": " + ", ".join(o.name.replace("_", " ") for o in scene.objects) if objects else ""
+    ) + "."
+    return Plan(
+        summary=summary,
+        objects=objects,
+        layout=f"objects stand on a flat {colour_name(analysis.ground_lit)} floor"
+        + ("; its far edge is visible" if analysis.horizon_v is not None else "")
+        + "; touching regions of different colours were split into separate objects",
+        camera=f"about {cam.height:.1f} m high, pitched {cam.pitch:.0f} degrees down, {cam.lens:.0f} mm lens (to be refined)",
+        lighting=f"one key light {come_from} at about {light.elevation:.0f} degrees elevation, estimated from shadows; "
+        f"soft fill from the world",
+        background=world,
+    )

@@ -1,0 +1,140 @@
+"""From the photo's analysis to a first scene estimate: geometry, colours and a light.
+
+Shading follows Cycles' conventions (checked against renders): a diffuse
+surface of albedo a under a uniform world of colour W shows a*W, and a sun of
+strength S at elevation e adds a*S*sin(e)/pi. So floor in shadow over floor in
+light gives the sun's share of the lighting, and the shadow's direction and
+length on the floor give the sun's azimuth and elevation.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+
+import numpy as np
+
+from seig.models.classical.analysis import Analysis, to_linear
+from seig.models.classical.camera import View
+from seig.models.classical.fit import RegionTarget, fit_ground, fit_region, initial_camera
+from seig.models.classical.scene import Light, Scene, SceneObject
+
+
+def colour_name(srgb) -> str:
+    h, s, v = colorsys.rgb_to_hsv(*[float(c) for c in srgb])
+    if v < 0.15:
+        return "black"
+    if s < 0.18:
+        return "white" if v > 0.75 else "grey"
+    names = ("red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "red")
+    bounds = (0.04, 0.11, 0.19, 0.45, 0.54, 0.72, 0.83, 0.96, 1.01)
+    return next(n for n, b in zip(names, bounds) if h < b)
+
+
+def unique_name(base: str, used: set[str]) -> str:
+    name, n = base, 2
+    while name in used:
+        name, n = f"{base}_{n}", n + 1
+    used.add(name)
+    return name
+
+
+def fit_geometry(analysis: Analysis, scene: Scene, evaluations: int = 120) -> tuple[Scene, list[dict]]:
+    """Shapes, sizes and places of every region, and the floor square; returns per-object fit reports."""
+    scene = scene.copy()
+    view = View(scene.camera, analysis.width, analysis.height)
+    objects, reports, used = [], [], set()
+    for k, region in enumerate(analysis.regions):
+        target = RegionTarget.build(analysis, k)
+        obj, loss, by_shape = fit_region(view, target, region, f"object_{k}", evaluations)
+        obj.name = unique_name(f"{colour_name(region.color)}_{obj.shape}", used)
+        objects.append(obj)
+        reports.append({"name": obj.name, "loss": round(loss, 4), "shapes": by_shape})
+    scene.objects = objects
+    scene.ground, _ = fit_ground(view, analysis, scene.centre(), scene.ground)
+    return scene, reports
+
+
+def estimate_light(analysis: Analysis, scene: Scene) -> Light:
+    """Sun direction from where shadows fall relative to the objects; strength from shadow depth."""
+    light = Light()
+    view = View(scene.camera, analysis.width, analysis.height)
+    rows, cols = np.nonzero(analysis.shadow)
+    if rows.size > 20 and scene.objects:
+        step = max(1, rows.size // 1500)
+        offsets, reach = [], []
+        centres = np.array([[o.x, o.y] for o in scene.objects])
+        for v, u in zip(rows[::step], cols[::step]):
+            hit = view.ground_point(u + 0.5, v + 0.5)
+            if hit is None:
+                continue
+            d = np.hypot(*(np.array(hit) - centres).T)
+            k = int(np.argmin(d))
+            obj = scene.objects[k]
+            if d[k] < 6 * max(obj.sx, obj.sz):
+                offsets.append(np.array(hit) - centres[k])
+                reach.append((d[k], 2 * obj.lift if obj.shape != "cone" else 2 * obj.sz, obj.sx))
+        if len(offsets) > 10:
+            mean = np.mean(offsets, axis=0)
+            light.azimuth = math.degrees(math.atan2(-mean[1], -mean[0])) % 360
+            tips = np.array(reach)
+            tip = np.percentile(tips[:, 0], 90)
+            tall = float(np.median(tips[:, 1]))
+            light.elevation = float(np.clip(math.degrees(math.atan2(tall, max(tip - 0.5 * np.median(tips[:, 2]), 0.05))), 15, 80))
+    world = to_linear(analysis.world) if analysis.world is not None else None
+    lit = to_linear(analysis.ground_lit)
+    if analysis.ground_shadow is not None:
+        shadow = to_linear(analysis.ground_shadow)
+        ratio = float(lit.mean() / max(shadow.mean(), 1e-4))
+        ambient = float(world.mean()) if world is not None else 0.3
+        light.strength = float(np.clip(math.pi * (ratio - 1) * ambient / math.sin(math.radians(light.elevation)), 0.3, 30))
+    return light
+
+
+def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:
+    """Albedos from observed colours divided by the estimated light reaching them."""
+    scene = scene.copy()
+    light = scene.light
+    lit_floor = to_linear(analysis.ground_lit)
+    if analysis.world is not None:
+        scene.world = [float(c) for c in to_linear(analysis.world)]
+    elif analysis.ground_shadow is not None:
+        scene.world = [float(c) for c in to_linear(analysis.ground_shadow) * 0.9]
+    else:
+        scene.world = [float(c) for c in lit_floor * 0.4]
+    sun = light.strength * math.sin(math.radians(light.elevation)) / math.pi
+    irradiance = np.array(scene.world) + sun
+    scene.ground.color = [float(c) for c in np.clip(lit_floor / np.maximum(irradiance, 1e-3), 0.02, 0.95)]
+    for obj, region in zip(scene.objects, analysis.regions):
+        albedo = to_linear(region.lit_color) / np.maximum(irradiance * 0.9, 1e-3)
+        obj.color = [float(c) for c in np.clip(albedo, 0.01, 0.95)]
+        obj.roughness = 0.2 if region.highlight > 0.01 else 0.5
+    return scene
+
+
+def grey_boxes(scene: Scene) -> Scene:
+    """The scaffold: every object as a neutral box of its rough bounds."""
+    boxed = scene.copy()
+    boxed.objects = [
+        SceneObject(
+            name=obj.name,
+            shape="cube",
+            x=obj.x,
+            y=obj.y,
+            sx=obj.sx if obj.shape != "torus" or not obj.standing else obj.sx,
+            sy=obj.sy if obj.shape == "cube" else (obj.sz if obj.shape == "torus" and obj.standing else obj.sx),
+            sz=obj.lift if obj.shape != "cone" else obj.sz,
+            rotation=obj.rotation,
+            color=[0.4, 0.4, 0.4],
+        )
+        for obj in scene.objects
+    ]
+    return boxed
+
+
+def neutral_materials(scene: Scene) -> Scene:
+    """Geometry without colour: every object the same matte grey."""
+    plain = scene.copy()
+    for obj in plain.objects:
+        obj.color, obj.roughness, obj.metallic = [0.4, 0.4, 0.4], 0.5, 0.0
+    return plain

@@ -1,0 +1,203 @@
+"""Fitting camera, ground and primitives to the photo's segmentation, without rendering.
+
+Each object region is matched by every primitive class in turn (Nelder-Mead on
+the pixel mismatch between the drawn silhouette and the region, ignoring pixels
+another object may hide); the class that fits best wins. The ground square is
+fitted to the sky/ground boundary. The camera's pitch and lens are then tuned
+jointly with everything else, because only the perspective of the shapes and of
+the floor's edges tells them apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.optimize import minimize
+
+from seig.models.classical.analysis import Analysis, Region
+from seig.models.classical.camera import GROUND, SKY, View, label_map, polygon_area, silhouette_polygons
+from skimage.draw import polygon as fill_polygon
+from seig.models.classical.scene import Camera, Ground, SceneObject
+
+SHAPE_PRIOR = {"sphere": 0.0, "cube": 0.0, "cylinder": 0.005, "cone": 0.01, "torus": 0.02}
+
+
+@dataclass
+class RegionTarget:
+    """What one object's silhouette is compared with: its region, in a crop, minus pixels others may hide."""
+
+    mask: np.ndarray
+    care: np.ndarray
+    box: tuple[int, int, int, int]
+    area: int
+
+    @classmethod
+    def build(cls, analysis: Analysis, index: int) -> "RegionTarget":
+        h, w = analysis.labels.shape
+        r0, r1, c0, c1 = analysis.regions[index].bbox()
+        pad_r, pad_c = max(4, (r1 - r0) // 2), max(4, (c1 - c0) // 2)
+        box = (max(0, r0 - pad_r), min(h, r1 + pad_r + 1), max(0, c0 - pad_c), min(w, c1 + pad_c + 1))
+        crop = analysis.labels[box[0] : box[1], box[2] : box[3]]
+        mask = crop == 2 + index
+        care = (crop == SKY) | (crop == GROUND) | mask
+        return cls(mask=mask, care=care, box=box, area=int(mask.sum()))
+
+    def loss(self, view: View, obj: SceneObject) -> float:
+        polygons = silhouette_polygons(view, obj)
+        if not polygons:
+            return 10.0
+        inside = np.zeros(self.mask.shape, dtype=bool)
+        r0, _, c0, _ = self.box
+        for poly in polygons:
+            rr, cc = fill_polygon(poly[:, 1] - 0.5 - r0, poly[:, 0] - 0.5 - c0, inside.shape)
+            inside[rr, cc] = True
+        area = polygon_area(polygons[0]) if len(polygons) == 1 else float(inside.sum())
+        outside = max(area - inside.sum(), 0.0)  # silhouette spilling out of the crop is always wrong
+        wrong = ((inside != self.mask) & self.care).sum() + outside
+        return float(wrong) / max(self.area, 1)
+
+
+def _encode(obj: SceneObject) -> np.ndarray:
+    logs = [math.log(max(v, 1e-3)) for v in (obj.sx, obj.sy, obj.sz)]
+    return np.array([obj.x, obj.y, *logs, obj.rotation / 45.0])
+
+
+def _decode(template: SceneObject, v: np.ndarray) -> SceneObject:
+    sx, sy, sz = (math.exp(float(np.clip(t, -6, 4))) for t in v[2:5])
+    if template.shape == "sphere":
+        sy = sz = sx
+    elif template.shape in ("cylinder", "cone"):
+        sy = sx
+    elif template.shape == "torus":
+        sz = min(sz, 0.45 * sx)
+        sy = sx
+    return replace(template, x=float(v[0]), y=float(v[1]), sx=sx, sy=sy, sz=sz, rotation=float(v[5] * 45.0) % 180.0)
+
+
+def _free(shape: str, standing: bool) -> list[int]:
+    """Which of (x, y, log sx, log sy, log sz, rotation) a shape class uses."""
+    if shape == "sphere":
+        return [0, 1, 2]
+    if shape == "cube":
+        return [0, 1, 2, 3, 4, 5]
+    if shape == "torus":
+        return [0, 1, 2, 4, 5] if standing else [0, 1, 2, 4]
+    return [0, 1, 2, 4]
+
+
+def refine_object(view: View, target: RegionTarget, obj: SceneObject, evaluations: int = 120) -> tuple[SceneObject, float]:
+    """Nelder-Mead on the silhouette mismatch from ``obj``; returns the better object and its loss."""
+    full = _encode(obj)
+    free = _free(obj.shape, obj.standing)
+    steps = np.array([0.25 * obj.sx, 0.25 * obj.sx, 0.15, 0.15, 0.15, 0.4])[free]
+
+    def loss(v: np.ndarray) -> float:
+        x = full.copy()
+        x[free] = v
+        return target.loss(view, _decode(obj, x))
+
+    start = full[free]
+    simplex = np.vstack([start] + [start + np.eye(len(free))[i] * steps[i] for i in range(len(free))])
+    result = minimize(loss, start, method="Nelder-Mead", options={"initial_simplex": simplex, "maxfev": evaluations, "xatol": 1e-3, "fatol": 1e-4})
+    best = full.copy()
+    best[free] = result.x
+    return _decode(obj, best), float(result.fun)
+
+
+def initial_object(view: View, region: Region, name: str, shape: str) -> SceneObject:
+    """A first guess from the region's footprint: where its bottom touches the ground and how wide it is."""
+    rows, cols = np.nonzero(region.mask)
+    bottom = rows.max()
+    u = float(np.median(cols[rows >= bottom - 1])) + 0.5
+    hit = view.ground_point(u, bottom + 1.0)
+    if hit is None:  # the region does not reach below the horizon: put it far away
+        hit = view.ground_point(u, max(view.horizon_v() + 2.0, bottom + 1.0)) or (0.0, 20.0)
+    mpp = view.metres_per_pixel(*hit)
+    half_width = max((cols.max() - cols.min() + 1) * mpp / 2, 0.02)
+    dx, dy = hit[0] - view.position[0], hit[1] - view.position[1]
+    norm = math.hypot(dx, dy) or 1.0
+    x, y = hit[0] + dx / norm * half_width, hit[1] + dy / norm * half_width
+    tall = max((bottom - rows.min() + 1) * mpp / 2 / max(math.cos(math.radians(view.camera.pitch)), 0.3), 0.02)
+    obj = SceneObject(name=name, shape=shape, x=x, y=y, sx=half_width, sy=half_width, sz=tall)
+    if shape == "sphere":
+        obj.sz = obj.sy = half_width
+    elif shape == "cube":
+        obj.sx = obj.sy = half_width / math.sqrt(2)
+        obj.rotation = 45.0
+    elif shape == "torus":
+        obj.sz = 0.3 * half_width
+    return obj
+
+
+def candidates(view: View, region: Region, name: str) -> list[SceneObject]:
+    """Starting points for every shape class (several turns for shapes that are not round)."""
+    out = []
+    for shape in ("sphere", "cube", "cylinder", "cone"):
+        base = initial_object(view, region, name, shape)
+        if shape == "cube":
+            out.extend(replace(base, rotation=r) for r in (10.0, 45.0, 75.0))
+        else:
+            out.append(base)
+    if not region.has_hole:
+        return out
+    flat = initial_object(view, region, name, "torus")
+    out.append(flat)
+    out.extend(replace(flat, standing=True, sx=flat.sx, sz=0.2 * flat.sx, rotation=r) for r in (0.0, 60.0, 120.0))
+    return out
+
+
+def fit_region(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120) -> tuple[SceneObject, float, dict[str, float]]:
+    """The best primitive for a region, its loss, and the best loss of every shape class."""
+    by_shape: dict[str, tuple[SceneObject, float]] = {}
+    for start in candidates(view, region, name):
+        fitted, loss = refine_object(view, target, start, evaluations)
+        loss += SHAPE_PRIOR[start.shape]
+        if start.shape not in by_shape or loss < by_shape[start.shape][1]:
+            by_shape[start.shape] = (fitted, loss)
+    shape = min(by_shape, key=lambda s: by_shape[s][1])
+    best, loss = by_shape[shape]
+    best, loss = refine_object(view, target, best, evaluations)
+    return best, loss, {s: round(v[1], 4) for s, v in by_shape.items()}
+
+
+def sky_loss(view: View, ground: Ground, analysis: Analysis) -> float:
+    """Fraction of pixels whose sky / not-sky label disagrees with the photo."""
+    labels = label_map(view, ground, [])
+    known = analysis.labels != -1
+    return float(((labels == SKY) != (analysis.labels == SKY))[known].mean())
+
+
+def fit_ground(view: View, analysis: Analysis, centre: tuple[float, float], ground: Ground) -> tuple[Ground, float]:
+    """The ground square whose far edges match the visible sky/ground boundary."""
+    if not (analysis.labels == SKY).any():
+        return replace(ground, x=centre[0], y=centre[1], half_size=max(ground.half_size, 60.0)), 0.0
+    best, best_loss = ground, sky_loss(view, ground, analysis)
+    for rotation in range(0, 90, 15):
+        for half in (5.0, 10.0, 20.0, 40.0, 80.0):
+            trial = replace(ground, x=centre[0], y=centre[1], half_size=half, rotation=float(rotation))
+            loss = sky_loss(view, trial, analysis)
+            if loss < best_loss:
+                best, best_loss = trial, loss
+
+    def loss(v: np.ndarray) -> float:
+        return sky_loss(view, replace(best, half_size=math.exp(v[0]), x=v[1], y=v[2], rotation=v[3] * 45.0), analysis)
+
+    start = np.array([math.log(best.half_size), best.x, best.y, best.rotation / 45.0])
+    simplex = np.vstack([start] + [start + np.eye(4)[i] * s for i, s in enumerate((0.3, 2.0, 2.0, 0.3))])
+    result = minimize(loss, start, method="Nelder-Mead", options={"initial_simplex": simplex, "maxfev": 120})
+    if result.fun < best_loss:
+        v = result.x
+        best, best_loss = replace(best, half_size=math.exp(v[0]), x=v[1], y=v[2], rotation=(v[3] * 45.0) % 90.0), float(result.fun)
+    return best, best_loss
+
+
+def initial_camera(analysis: Analysis, lens: float = 50.0) -> Camera:
+    """Pitch from where the floor ends: the horizon is at or above the floor's far edge."""
+    camera = Camera(lens=lens)
+    if analysis.horizon_v is None:
+        return replace(camera, pitch=35.0)
+    view = View(camera, analysis.width, analysis.height)
+    lowest = math.degrees(math.atan((analysis.height / 2 - analysis.horizon_v) / view.focal_px))
+    return replace(camera, pitch=float(np.clip(lowest + 6.0, 5.0, 80.0)))

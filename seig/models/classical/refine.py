@@ -1,0 +1,139 @@
+"""Render-and-compare refinement: a bounded number of sandbox renders per round.
+
+Colours are corrected analytically (observed over rendered colour, inside each
+object's mask, in linear light); lights and placements by a pattern search in
+which one render tests the same move for every object at once and each object
+keeps the move only if the error around it went down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from scipy import ndimage
+
+from seig.models.base import RenderFn
+from seig.models.classical.analysis import Analysis, analyse_target, to_linear
+from seig.models.classical.camera import GROUND, SKY, View, label_map
+from seig.models.classical.program import write_program
+from seig.models.classical.scene import Scene
+from seig.tools.images import read_rgb
+from seig.tools.metrics import psnr
+
+
+@dataclass
+class Renderer:
+    """Renders scenes through the sandbox within a budget, remembering the best one seen."""
+
+    render: RenderFn | None
+    target: Path
+    budget: int
+    dress: Callable[[Scene], Scene] = lambda scene: scene
+    used: int = 0
+    errors: list[str] = field(default_factory=list)
+    best: tuple[float, Scene, np.ndarray] | None = None
+    first_score: float | None = None
+
+    @property
+    def left(self) -> int:
+        return 0 if self.render is None else self.budget - self.used
+
+    def image(self, scene: Scene) -> np.ndarray | None:
+        """The scene rendered at loop quality, or None when out of budget or failed."""
+        if self.left <= 0:
+            return None
+        self.used += 1
+        path, error = self.render(write_program(self.dress(scene)))
+        if error or path is None:
+            self.errors.append(error or "render failed")
+            return None
+        image = read_rgb(path)
+        score = psnr(self.goal(image.shape), image)
+        if self.first_score is None:
+            self.first_score = score
+        if self.best is None or score > self.best[0]:
+            self.best = (score, scene.copy(), image)
+        return image
+
+    def absorb(self, part: "Renderer") -> None:
+        """Count a sub-search's renders and keep its best."""
+        self.used += part.used
+        self.errors.extend(part.errors)
+        if self.first_score is None:
+            self.first_score = part.first_score
+        if part.best is not None and (self.best is None or part.best[0] > self.best[0]):
+            self.best = part.best
+
+    def goal(self, shape: tuple[int, ...]) -> np.ndarray:
+        return _goal(str(self.target), shape[1], shape[0])
+
+    def analysis(self, shape: tuple[int, ...]) -> Analysis:
+        return analyse_target(str(self.target), max(shape[0], shape[1]))
+
+
+_goal_cache: dict[tuple[str, int, int], np.ndarray] = {}
+
+
+def _goal(target: str, width: int, height: int) -> np.ndarray:
+    key = (target, width, height)
+    if key not in _goal_cache:
+        _goal_cache.clear()
+        _goal_cache[key] = read_rgb(target, (width, height))
+    return _goal_cache[key]
+
+
+def model_labels(scene: Scene, shape: tuple[int, ...]) -> np.ndarray:
+    return label_map(View(scene.camera, shape[1], shape[0]), scene.ground, scene.objects)
+
+
+def _inner(mask: np.ndarray) -> np.ndarray:
+    eroded = ndimage.binary_erosion(mask)
+    return eroded if eroded.sum() >= 6 else mask
+
+
+def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis: Analysis, objects: bool = True, damping: float = 0.9) -> Scene:
+    """Scale each albedo by observed / rendered linear colour inside its mask; set the world from the sky."""
+    scene = scene.copy()
+    labels = model_labels(scene, image.shape)
+    target_labels = analysis.labels
+    if target_labels.shape != labels.shape:
+        target_labels = labels  # analysis at another size: trust the model's own masks
+    seen, rendered = to_linear(goal), to_linear(image)
+
+    def ratio(mask: np.ndarray) -> np.ndarray | None:
+        mask = _inner(mask)
+        if mask.sum() < 4:
+            return None
+        r = seen[mask].mean(axis=0) / np.maximum(rendered[mask].mean(axis=0), 1e-4)
+        return np.clip(r, 0.25, 4.0) ** damping
+
+    sky = (labels == SKY) & (target_labels == SKY)
+    if sky.sum() >= 4:
+        scene.world = [float(c) for c in np.clip(seen[_inner(sky)].mean(axis=0), 0.0, 1.0)]
+    r = ratio((labels == GROUND) & (target_labels == GROUND))
+    if r is not None:
+        scene.ground.color = [float(c) for c in np.clip(np.array(scene.ground.color) * r, 0.005, 0.95)]
+    for k, obj in enumerate(scene.objects if objects else []):
+        r = ratio((labels == 2 + k) & (target_labels == 2 + k))
+        if r is not None:
+            obj.color = [float(c) for c in np.clip(np.array(obj.color) * r, 0.005, 1.0)]
+    return scene
+
+
+def local_errors(scene: Scene, image: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """Mean squared error around each object (its box, grown by half), then over the whole image."""
+    labels = model_labels(scene, image.shape)
+    err = ((image - goal) ** 2).mean(axis=2)
+    out = []
+    for k in range(len(scene.objects)):
+        rows, cols = np.nonzero(labels == 2 + k)
+        if rows.size == 0:
+            out.append(float(err.mean()))
+            continue
+        pr, pc = (rows.ptp() + 4) // 2, (cols.ptp() + 4) // 2
+        out.append(float(err[max(0, rows.min() - pr) : rows.max() + pr + 1, max(0, cols.min() - pc) : cols.max() + pc + 1].mean()))
+    out.append(float(err.mean()))
+    return np.array(out)

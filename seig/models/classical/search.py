@@ -1,0 +1,231 @@
+"""The optimisers each stage uses: analytic camera search, colour correction, pattern searches.
+
+Every function takes a scene and a ``Renderer`` (which enforces the round's
+render budget and remembers the best render) and returns an improved scene.
+With no renderer (unit tests, dry runs) the render-based ones return the scene
+unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from seig.models.classical.analysis import Analysis
+from seig.models.classical.camera import View
+from seig.models.classical.fit import RegionTarget, fit_ground, initial_object, refine_object
+from seig.models.classical.refine import Renderer, correct_colours, local_errors
+from seig.models.classical.scene import Camera, Scene
+from seig.tools.metrics import psnr
+
+LENSES = (24.0, 30.0, 38.0, 50.0, 65.0, 85.0)
+
+
+def _pitch_keeping_centre(camera: Camera, lens: float, analysis: Analysis) -> float:
+    """The pitch that keeps the image row of the old horizon direction where it was, under a new lens."""
+    view = View(camera, analysis.width, analysis.height)
+    offset = (analysis.height / 2 - view.horizon_v()) / view.focal_px * camera.lens / lens
+    return math.degrees(math.atan(offset))
+
+
+def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations: int = 80) -> tuple[Scene, float]:
+    """Keep each object's shape class, refit it under another camera; returns the scene and its total error."""
+    view = View(camera, analysis.width, analysis.height)
+    objects, total = [], 0.0
+    for k, (obj, region) in enumerate(zip(scene.objects, analysis.regions)):
+        target = RegionTarget.build(analysis, k)
+        start = initial_object(view, region, obj.name, obj.shape)
+        start = replace(start, rotation=obj.rotation, standing=obj.standing, color=obj.color, roughness=obj.roughness, metallic=obj.metallic)
+        if obj.shape == "torus":
+            start.sz = start.sx * obj.sz / max(obj.sx, 1e-3)
+        fitted, loss = refine_object(view, target, start, evaluations)
+        objects.append(fitted)
+        total += loss * target.area
+    refitted = replace(scene.copy(), camera=camera, objects=objects)
+    refitted.ground, ground_loss = fit_ground(view, analysis, refitted.centre(), refitted.ground)
+    return refitted, total + ground_loss * analysis.labels.size
+
+
+def camera_search(analysis: Analysis, scene: Scene) -> tuple[Scene, str]:
+    """Try lenses (and nearby pitches): the one whose refitted shapes match the photo best wins."""
+    if not scene.objects:
+        return scene, "no objects to judge the lens by"
+    best_scene, best_loss = refit_objects(analysis, scene, scene.camera)
+    for lens in LENSES:
+        pitch = _pitch_keeping_centre(scene.camera, lens, analysis) if analysis.horizon_v is not None else scene.camera.pitch
+        for dp in (-4.0, 0.0, 4.0):
+            camera = replace(scene.camera, lens=lens, pitch=float(np.clip(pitch + dp, 2.0, 85.0)))
+            trial, loss = refit_objects(analysis, scene, camera, evaluations=60)
+            if loss < best_loss * 0.995:
+                best_scene, best_loss = trial, loss
+    for dp in (-1.5, 1.5):
+        camera = replace(best_scene.camera, pitch=best_scene.camera.pitch + dp)
+        trial, loss = refit_objects(analysis, best_scene, camera)
+        if loss < best_loss:
+            best_scene, best_loss = trial, loss
+    cam = best_scene.camera
+    return best_scene, f"camera set to a {cam.lens:.0f} mm lens pitched {cam.pitch:.1f} degrees down"
+
+
+def colour_loop(scene: Scene, renderer: Renderer, steps: int, objects: bool = True) -> Scene:
+    """Analytic colour corrections, each checked by a render; the renderer keeps the best."""
+    image = renderer.image(scene)
+    for _ in range(steps):
+        if image is None:
+            break
+        scene = correct_colours(scene, image, renderer.goal(image.shape), renderer.analysis(image.shape), objects)
+        image = renderer.image(scene)
+    return best(renderer, scene)
+
+
+def best(renderer: Renderer, fallback: Scene) -> Scene:
+    return renderer.best[1].copy() if renderer.best is not None else fallback
+
+
+def pattern_search(scene: Scene, renderer: Renderer, moves: list[tuple[str, float]], apply) -> Scene:
+    """Global coordinate search: try each move, keep it if the whole picture got closer."""
+    image = renderer.image(scene)
+    if image is None:
+        return scene
+    goal = renderer.goal(image.shape)
+    score = psnr(goal, image)
+    for name, step in moves:
+        if renderer.left <= 0:
+            break
+        trial = apply(scene.copy(), name, step)
+        trial_image = renderer.image(trial)
+        if trial_image is not None and psnr(goal, trial_image) > score:
+            scene, score = trial, psnr(goal, trial_image)
+    return best(renderer, scene)
+
+
+def light_move(scene: Scene, name: str, step: float) -> Scene:
+    light = scene.light
+    if name == "azimuth":
+        light.azimuth = (light.azimuth + step) % 360
+    elif name == "elevation":
+        light.elevation = float(np.clip(light.elevation + step, 5.0, 89.0))
+    elif name == "strength":
+        light.strength *= step
+    elif name == "softness":
+        light.size = float(np.clip(light.size * step, 0.05, 30.0 if light.kind == "SUN" else 5.0))
+    elif name == "world":
+        scene.world = [float(c * step) for c in scene.world]
+    return scene
+
+
+LIGHT_MOVES = [
+    ("azimuth", 30.0), ("azimuth", -30.0), ("elevation", 10.0), ("elevation", -10.0),
+    ("strength", 1.3), ("strength", 1 / 1.3), ("softness", 3.0), ("world", 1.25), ("world", 0.8),
+    ("azimuth", 12.0), ("azimuth", -12.0), ("elevation", 5.0), ("elevation", -5.0),
+]
+
+
+def as_kind(scene: Scene, kind: str) -> Scene:
+    """The same light as another kind, with a strength that lights the scene centre about as much."""
+    scene = scene.copy()
+    light = scene.light
+    if light.kind == kind:
+        return scene
+    sun = light.strength if light.kind == "SUN" else light.strength / (4 * math.pi * light.distance**2)
+    light.kind = kind
+    light.distance = 2.0 * scene.camera.height
+    if kind == "SUN":
+        light.strength, light.size = sun, 2.0
+    elif kind == "POINT":
+        light.strength, light.size = sun * 4 * math.pi * light.distance**2, 0.3
+    else:
+        light.strength, light.size = sun * math.pi * light.distance**2, 2.0
+    return scene
+
+
+def choose_light_kind(scene: Scene, renderer: Renderer) -> Scene:
+    """Render the light as a sun, a lamp and a softbox, colour-correct each once, keep the closest."""
+    for kind in ("SUN", "POINT", "AREA"):
+        if renderer.left < 2:
+            break
+        trial = as_kind(scene, kind)
+        image = renderer.image(trial)
+        if image is not None:
+            renderer.image(correct_colours(trial, image, renderer.goal(image.shape), renderer.analysis(image.shape)))
+    return best(renderer, scene)
+
+
+def object_move(scene: Scene, k: int, name: str, step: float) -> None:
+    obj = scene.objects[k]
+    if name in ("x", "y"):
+        setattr(obj, name, getattr(obj, name) + step * max(obj.sx, 0.05))
+    elif name == "scale":
+        obj.sx, obj.sy, obj.sz = obj.sx * step, obj.sy * step, obj.sz * step
+    elif name == "height" and obj.shape in ("cube", "cylinder", "cone"):
+        obj.sz *= step
+    elif name == "rotation" and obj.shape in ("cube", "torus"):
+        obj.rotation = (obj.rotation + step) % 180
+
+
+PLACEMENT_MOVES = [
+    ("x", 0.12), ("x", -0.12), ("y", 0.15), ("y", -0.15), ("scale", 1.06), ("scale", 1 / 1.06),
+    ("height", 1.08), ("height", 1 / 1.08), ("rotation", 8.0), ("rotation", -8.0),
+]
+
+
+def placement_search(scene: Scene, renderer: Renderer, moves=PLACEMENT_MOVES) -> Scene:
+    """One render tries a move on every object; each object keeps it if the error around it fell."""
+    image = renderer.image(scene)
+    if image is None or not scene.objects:
+        return scene
+    goal = renderer.goal(image.shape)
+    errors = local_errors(scene, image, goal)
+    for name, step in moves:
+        if renderer.left <= 0:
+            break
+        trial = scene.copy()
+        for k in range(len(scene.objects)):
+            object_move(trial, k, name, step)
+        trial_image = renderer.image(trial)
+        if trial_image is None:
+            continue
+        trial_errors = local_errors(scene, trial_image, goal)
+        better = [k for k in range(len(scene.objects)) if trial_errors[k] < errors[k] * 0.995]
+        for k in better:
+            scene.objects[k] = trial.objects[k]
+            errors[k] = trial_errors[k]
+    if renderer.left > 0:
+        renderer.image(scene)
+    return best(renderer, scene)
+
+
+FINISHES = (("roughness", 0.15, 0.0), ("roughness", 0.85, 0.0), ("metallic", 0.3, 1.0))
+
+
+def finish_search(scene: Scene, renderer: Renderer) -> Scene:
+    """Glossy, matte or metal: one render per finish for all objects, each object keeps what suits it."""
+    image = renderer.image(scene)
+    if image is None or not scene.objects:
+        return scene
+    goal = renderer.goal(image.shape)
+    errors = local_errors(scene, image, goal)
+    chosen = scene.copy()
+    for _, roughness, metallic in FINISHES:
+        if renderer.left < 2:
+            break
+        trial = scene.copy()
+        for obj in trial.objects:
+            obj.roughness, obj.metallic = roughness, metallic
+        trial_image = renderer.image(trial)
+        if trial_image is None:
+            continue
+        trial = correct_colours(trial, trial_image, goal, renderer.analysis(image.shape))
+        trial_image = renderer.image(trial)
+        if trial_image is None:
+            continue
+        trial_errors = local_errors(scene, trial_image, goal)
+        for k in range(len(scene.objects)):
+            if trial_errors[k] < errors[k] * 0.97:
+                chosen.objects[k] = trial.objects[k]
+                errors[k] = trial_errors[k]
+    if renderer.left > 0:
+        renderer.image(chosen)
+    return best(renderer, chosen)

@@ -1,0 +1,95 @@
+"""Judging a round from numbers and image differences: where, which colours, what is missing.
+
+The todo list is scoped to the stage: a scaffold is not told about roughness,
+a lighting round is not told to move objects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seig.models.classical.analysis import analyse_target, to_linear
+from seig.models.classical.estimate import colour_name
+from seig.models.classical.refine import model_labels
+from seig.models.classical.scene import Scene
+from seig.state.state import Scores, Verdict
+from seig.tools.images import read_rgb
+from seig.tools.metrics import similarity
+
+ROWS, COLS = ("top", "middle", "bottom"), ("left", "centre", "right")
+CONVERGED_DB = 0.1
+GOOD = Scores(psnr=32.0, ssim=0.96)
+
+
+def region_name(row: int, col: int) -> str:
+    if row == 1 and col == 1:
+        return "centre"
+    return f"{ROWS[row]}-{COLS[col]}"
+
+
+def grid_errors(render: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """Mean absolute error in each cell of a 3x3 grid."""
+    h, w = render.shape[:2]
+    err = np.abs(render - goal).mean(axis=2)
+    return np.array([[err[r * h // 3 : (r + 1) * h // 3, c * w // 3 : (c + 1) * w // 3].mean() for c in range(3)] for r in range(3)])
+
+
+def _tone(seen: np.ndarray, rendered: np.ndarray) -> str:
+    """Pixels (N x 3, sRGB) of the photo and of the render, in a few words."""
+    seen, rendered = seen.reshape(-1, 3), rendered.reshape(-1, 3)
+    a, b = to_linear(seen).mean(), to_linear(rendered).mean()
+    if b > a * 1.2:
+        return "too bright"
+    if b < a / 1.2:
+        return "too dark"
+    return f"the wrong colour ({colour_name(rendered.mean(axis=0))} instead of {colour_name(seen.mean(axis=0))})"
+
+
+def findings(stage: str, scene: Scene | None, target: Path, render: Path) -> list[str]:
+    """Concrete, stage-scoped todos from comparing the render with the target."""
+    image = read_rgb(render)
+    goal = read_rgb(target, (image.shape[1], image.shape[0]))
+    todo: list[str] = []
+    grid = grid_errors(image, goal)
+    worst = np.argsort(grid, axis=None)[::-1][:2]
+    for index in worst:
+        r, c = divmod(int(index), 3)
+        if grid[r, c] > 0.04:
+            cell = (slice(r * image.shape[0] // 3, (r + 1) * image.shape[0] // 3), slice(c * image.shape[1] // 3, (c + 1) * image.shape[1] // 3))
+            todo.append(f"the {region_name(r, c)} region is off (mean error {grid[r, c]:.2f}): it looks {_tone(goal[cell], image[cell])}")
+    if scene is None:
+        return todo
+    analysis = analyse_target(str(target), max(image.shape[:2]))
+    labels = model_labels(scene, image.shape)
+    if analysis.labels.shape == labels.shape:
+        for region in analysis.regions:
+            covered = (labels[region.mask] >= 2).mean()
+            if covered < 0.3 and stage in ("scaffold", "geometry", "composition", "all"):
+                rows, cols = np.nonzero(region.mask)
+                where = region_name(min(2, int(rows.mean() * 3 / image.shape[0])), min(2, int(cols.mean() * 3 / image.shape[1])))
+                todo.append(f"a {colour_name(region.color)} object in the {where} is missing")
+    if stage in ("materials", "all", "lighting"):
+        for k, obj in enumerate(scene.objects):
+            mask = labels == 2 + k
+            if mask.sum() < 6:
+                continue
+            seen, rendered = goal[mask], image[mask]
+            if np.abs(seen.mean(axis=0) - rendered.mean(axis=0)).max() > 0.06:
+                todo.append(f"{obj.name} looks {_tone(seen, rendered)}")
+    return todo
+
+
+def judge(stage: str, scores: Scores | None, best: Scores | None, error: str | None, scene: Scene | None, target: Path, render: Path | None, converged: bool) -> Verdict:
+    if error or scores is None or render is None:
+        reason = error or "the round produced no render"
+        return Verdict(passed=False, score=0.0, todo=[f"fix the program so it runs: {reason}"], notes="the program failed; rebuilding from the last good scene estimate")
+    gain = scores.psnr - best.psnr if best is not None else None
+    stalled = gain is not None and gain < CONVERGED_DB
+    high = scores.psnr >= GOOD.psnr and scores.ssim >= GOOD.ssim
+    todo = findings(stage, scene, target, render)
+    passed = high or converged or stalled
+    why = "scores are high" if high else "the search has converged" if converged or stalled else "still improving"
+    notes = f"PSNR {scores.psnr:.2f} dB, SSIM {scores.ssim:.3f}" + (f", {gain:+.2f} dB on the best so far" if gain is not None else "") + f"; {why}"
+    return Verdict(passed=passed, score=similarity(scores), todo=todo if not high else todo[:1], notes=notes)

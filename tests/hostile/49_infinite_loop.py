@@ -1,0 +1,5 @@
+# attack: an infinite loop
+# policy: allow
+# runtime: Timeout
+while True:
+    pass

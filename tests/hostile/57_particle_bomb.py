@@ -1,0 +1,12 @@
+# attack: a hair system with millions of strands
+# policy: allow
+# runtime: clamped
+import bpy
+bpy.ops.mesh.primitive_plane_add()
+obj = bpy.context.object
+obj.modifiers.new("p", "PARTICLE_SYSTEM")
+settings = obj.particle_systems[0].settings
+settings.type = "HAIR"
+settings.count = 5000000
+bpy.ops.object.camera_add(location=(0, -6, 2), rotation=(1.3, 0, 0))
+bpy.context.scene.camera = bpy.context.object

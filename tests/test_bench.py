@@ -1,0 +1,211 @@
+"""The benchmark: generated scenes are deterministic, their masks match their parameters,
+scoring tells a perfect reconstruction from a wrong one, and `seig bench` writes its outputs."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from seig.bench.generator import KINDS, generate_scene, sample_truth, write_program
+from seig.bench.masks import decode_ids, id_colors, read_mask
+from seig.bench.plots import COLORS
+from seig.bench.runner import BenchOptions, run_benchmark
+from seig.bench.scoring import score_program
+from seig.models.base import CodeResult, PlanResult, VerifyResult
+from seig.state.state import Plan, Verdict
+from seig.tools.executor import close_shared_executors
+from seig.tools.policy import check_program
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_workers():
+    yield
+    close_shared_executors()
+
+
+def test_parameters_and_program_depend_only_on_the_seed():
+    for seed in range(20):
+        truth = sample_truth(seed)
+        assert truth == sample_truth(seed)
+        assert write_program(truth) == write_program(sample_truth(seed))
+        assert check_program(write_program(truth)) == []
+        assert 1 <= len(truth["objects"]) <= 8
+    assert sample_truth(1) != sample_truth(2)
+    assert write_program(sample_truth(1)) != write_program(sample_truth(2))
+    shapes = {o["shape"] for seed in range(40) for o in sample_truth(seed)["objects"]}
+    assert shapes == set(KINDS)
+    lights = {light["type"] for seed in range(40) for light in sample_truth(seed)["lights"]}
+    assert lights == {"SUN", "AREA", "POINT"}
+
+
+def test_bad_generator_arguments_are_refused_with_a_reason():
+    with pytest.raises(ValueError, match="unknown object kinds: teapot"):
+        sample_truth(1, kinds=("teapot",))
+    with pytest.raises(ValueError, match="1 to 8 objects"):
+        sample_truth(1, objects=9)
+
+
+def test_id_colours_decode_back_to_their_ids():
+    for count in (1, 7, 8, 30):
+        colors = id_colors([f"o{i}" for i in range(count)])
+        linear = np.array(list(colors.values()))
+        encoded = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+        pixels = np.round(encoded * 255).astype(np.uint8)[None]
+        assert decode_ids(pixels, count).tolist() == [list(range(1, count + 1))]
+        assert decode_ids(np.zeros((1, 1, 3), np.uint8), count).tolist() == [[0]]
+
+
+def test_same_seed_renders_the_same_scene(tmp_path):
+    a = generate_scene(7, tmp_path / "a", resolution=32, samples=4)
+    b = generate_scene(7, tmp_path / "b", resolution=32, samples=4)
+    c = generate_scene(8, tmp_path / "c", resolution=32, samples=4)
+    assert a.truth_path.read_text() == b.truth_path.read_text()
+    assert a.program_path.read_text() == b.program_path.read_text()
+    assert a.truth_path.read_text() != c.truth_path.read_text()
+    assert np.array_equal(read_mask(a.mask_path), read_mask(b.mask_path))
+    for case in (a, b, c):
+        assert Image.open(case.target_path).size == (32, 32)
+        assert all(len(o["dimensions"]) == 3 and min(o["dimensions"]) > 0 for o in case.truth["objects"])
+
+
+def _project(camera: dict, point, size: int) -> tuple[int, int, float]:
+    """Pixel (column, row) and depth of a world point seen by the truth camera (square image)."""
+    rx, ry, rz = camera["rotation"]
+    cx, sx, cy, sy, cz, sz = math.cos(rx), math.sin(rx), math.cos(ry), math.sin(ry), math.cos(rz), math.sin(rz)
+    rot_x = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+    rot_y = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rot_z = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+    local = (rot_z @ rot_y @ rot_x).T @ (np.asarray(point) - np.asarray(camera["location"]))
+    depth = -local[2]
+    scale = camera["lens"] / camera["sensor_width"] * size
+    return int(size / 2 + scale * local[0] / depth), int(size / 2 - scale * local[1] / depth), depth
+
+
+def test_masks_show_each_object_where_its_parameters_put_it(tmp_path):
+    size = 64
+    solid = ("cube", "sphere", "cylinder", "cone")
+    for seed, count in ((3, 1), (11, 5), (19, 7)):
+        case = generate_scene(seed, tmp_path / str(seed), resolution=size, samples=4, kinds=solid, objects=count)
+        mask = read_mask(case.mask_path)
+        objects = case.truth["objects"]
+        assert mask.shape == (size, size)
+        assert set(np.unique(mask)) <= set(range(len(objects) + 1))
+        assert (mask == 0).any(), "the ground and the sky are background"
+        projected = [_project(case.truth["camera"], obj["center"], size) for obj in objects]
+        for index, (obj, (col, row, depth)) in enumerate(zip(objects, projected), start=1):
+            assert 0 <= col < size and 0 <= row < size, f"seed {seed}: the camera does not frame {obj['name']}"
+            seen = int(mask[row, col])
+            assert seen != 0, f"seed {seed}: nothing at the centre of {obj['name']}"
+            assert seen == index or projected[seen - 1][2] < depth, f"seed {seed}: {obj['name']} hidden by a farther object"
+        if count == 1:
+            assert set(np.unique(mask)) == {0, 1}
+
+
+def test_a_perfect_reconstruction_scores_perfectly_and_a_wrong_one_does_not(tmp_path):
+    case = generate_scene(11, tmp_path / "scene", resolution=48, samples=8, kinds=("cube", "sphere", "cone"), objects=4)
+    perfect = score_program(case, case.program, tmp_path / "perfect")
+    assert perfect.error is None
+    assert perfect.psnr >= 50 and perfect.ssim > 0.999
+    assert perfect.iou == 1.0
+    assert perfect.objects_found == perfect.objects_true == 4 and perfect.count_error == 0
+    assert perfect.position_error < 1e-6 and perfect.size_error < 1e-6 and perfect.color_error < 1e-6
+    assert perfect.camera_position_error < 1e-6 and perfect.camera_rotation_error < 1e-3
+
+    wrong = copy.deepcopy(case.truth)
+    dropped = wrong["objects"].pop()
+    wrong["objects"][0]["location"][0] += 0.6
+    wrong["objects"][0]["base_color"] = [1.0 - v for v in wrong["objects"][0]["base_color"]]
+    wrong["camera"]["lens"] *= 1.15
+    worse = score_program(case, write_program(wrong), tmp_path / "wrong")
+    assert worse.error is None
+    assert worse.psnr < perfect.psnr - 5 and worse.ssim < perfect.ssim
+    assert worse.iou < 0.95
+    assert worse.objects_found == 3 and worse.count_error == 1
+    assert dropped["name"] not in {m["truth"] for m in worse.matches}
+    assert worse.position_error > 0.1 and worse.color_error > 0.1
+    assert worse.camera_lens_error == pytest.approx(case.truth["camera"]["lens"] * 0.15, abs=0.01)
+
+    broken = score_program(case, "import bpy\nraise ValueError('no scene')\n", tmp_path / "broken")
+    assert broken.psnr is None and "no scene" in broken.error
+
+
+def test_bench_rejects_bad_options_in_one_line():
+    for args in (["--suite", "huge"], ["--mode", "sideways"], ["--seeds", "a-b"], ["--max-rounds", "0"]):
+        proc = subprocess.run([sys.executable, "-m", "seig", "bench", *args], capture_output=True, text=True, timeout=120)
+        assert proc.returncode != 0
+        assert "Traceback" not in proc.stderr and "error" in proc.stderr.lower(), proc.stderr
+
+
+@pytest.mark.slow
+def test_smoke_suite_writes_table_csv_and_plot(tmp_path):
+    out = tmp_path / "bench"
+    command = [
+        sys.executable, "-m", "seig", "bench", "--suite", "smoke", "--mode", "both", "--seeds", "1000",
+        "--resolution", "32", "--max-rounds", "1", "--loop-resolution", "32", "--loop-samples", "4", "--out", str(out),
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [(r["scene"], r["mode"]) for r in rows] == [("scene_1000", "staged"), ("scene_1000", "monolithic")]
+    for row in rows:
+        assert row["error"] == "", row["error"]
+        assert 5 < float(row["psnr"]) <= 60 and 0 <= float(row["iou"]) <= 1
+        assert int(row["renders"]) >= 1
+    report = (out / "report.md").read_text()
+    assert "| staged |" in report and "| monolithic |" in report and "Targets" in report
+    with Image.open(out / "fidelity.png") as plot:
+        assert plot.size == (640, 400)
+        pixels = {tuple(p) for p in np.asarray(plot.convert("RGB")).reshape(-1, 3)}
+    assert COLORS[0] in pixels and COLORS[1] in pixels, "both modes are drawn"
+    curves = json.loads((out / "results.json").read_text())["curves"]
+    assert curves["staged"] and curves["monolithic"]
+
+
+class OracleBackend:
+    """Writes the ground-truth program of one generated scene in every round: a perfect reconstruction."""
+
+    name = "oracle"
+
+    def __init__(self, program: str) -> None:
+        self.program = program
+
+    def plan(self, target, settings):
+        return PlanResult(plan=Plan(summary="the generated scene"))
+
+    def write_code(self, request):
+        return CodeResult(program=self.program, renders=0)
+
+    def verify(self, request):
+        return VerifyResult(verdict=Verdict(passed=request.error is None, score=1.0 if request.error is None else 0.0))
+
+
+def test_runner_reconstructs_scores_and_reports_through_the_engine(tmp_path, monkeypatch):
+    import seig.models
+
+    seed = 1001
+    oracle = OracleBackend(write_program(sample_truth(seed)))
+    monkeypatch.setattr(seig.models, "make_backend", lambda settings, ctx: oracle)
+    options = BenchOptions(
+        suite="smoke", model="oracle", out=tmp_path / "out", resolution=32, seeds=[seed], max_rounds=1,
+        loop_resolution=32, loop_samples=4,
+    )
+    lines = []
+    result = run_benchmark(options, progress=lines.append)
+    assert [(r["mode"], r["error"]) for r in result.rows] == [("staged", None), ("monolithic", None)]
+    for row in result.rows:
+        assert row["psnr"] >= 50 and row["iou"] == 1.0 and row["objects_found"] == row["objects_true"]
+        assert row["position_error"] < 1e-6 and row["camera_rotation_error"] < 1e-3
+    assert len(lines) == 2 and "scene_1001 staged" in lines[0]
+    assert result.curves["staged"] and result.curves["monolithic"]
+    assert [r["mode"] for r in csv.DictReader(result.csv_path.open())] == ["staged", "monolithic"]
+    report = result.report_path.read_text()
+    assert "| staged | 1 | 0 |" in report and "exact object count" in report
+    assert result.plot_path.exists()

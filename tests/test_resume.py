@@ -1,0 +1,100 @@
+"""Crash safety: a reconstruction killed with SIGKILL resumes with every finished round kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from seig import runs
+from seig.context import Context
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shapes.png"
+SMALL = ["--resolution", "48", "--samples", "4", "--final-resolution", "64", "--final-samples", "4"]
+BUDGET = ["--budget", "scaffold=2", "--budget", "geometry=2", "--budget", "materials=1"]
+BUDGET += ["--budget", "composition=0", "--budget", "lighting=0"]
+
+
+def seig_process(*args: str, db: Path) -> subprocess.Popen:
+    env = dict(os.environ, SEIG_DB=str(db), COLUMNS="200")
+    return subprocess.Popen(
+        [sys.executable, "-m", "seig", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+
+
+def rounds_done(db: Path, thread: str) -> int:
+    try:
+        return len(runs.get_run_state(thread, Context(db_path=db)).history)
+    except runs.RunNotFound:
+        return 0
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_keeps_finished_rounds(tmp_path):
+    db, out, thread = tmp_path / "db.sqlite", tmp_path / "run", "killed-run"
+    proc = seig_process("reconstruct", str(EXAMPLE), "--out", str(out), "--thread", thread, *SMALL, *BUDGET, db=db)
+    deadline = time.monotonic() + 240
+    while rounds_done(db, thread) < 2:
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    ctx = Context(db_path=db)
+    before = runs.get_run_state(thread, ctx).history
+    assert 2 <= len(before) < 5
+    stamps = {r.program_path: os.stat(r.program_path).st_mtime_ns for r in before}
+    assert runs.list_runs(ctx)[0].status == "stopped"
+
+    resumed = seig_process("resume", thread, db=db)
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, output
+    after = runs.get_run_state(thread, ctx)
+    assert after.status == "done"
+    assert [r.model_dump() for r in after.history[: len(before)]] == [r.model_dump() for r in before]
+    assert len(after.history) == 5
+    assert {p: os.stat(p).st_mtime_ns for p in stamps} == stamps  # finished rounds were not redone
+    report = json.loads((out / "report.json").read_text())
+    assert report["totals"]["rounds"] == 5 and (out / "scene.py").exists()
+
+
+def test_a_database_held_by_another_process_is_waited_for(tmp_path):
+    """A writer that holds the database for a while delays a run; it does not break or corrupt it."""
+    from tests.test_engine import PLAN, RED, verdict  # noqa: F401  (shared scene and replies)
+    from tests.fakes import ScriptedChatModel, code_reply, structured_reply
+    from tests.test_engine import settings
+
+    target = tmp_path / "t.png"
+    from PIL import Image
+
+    Image.new("RGB", (48, 36), (150, 60, 60)).save(target)
+    db = tmp_path / "db.sqlite"
+    ctx = Context(db_path=db, chat_model=ScriptedChatModel([structured_reply(PLAN), code_reply(RED), verdict(True)]))
+    thread = runs.start_run(target, tmp_path / "run", settings(budgets={"scaffold": 1}), ctx)
+
+    holder = sqlite3.connect(db, timeout=30, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    released = threading.Event()
+
+    def release_later():
+        time.sleep(2.0)
+        holder.rollback()
+        holder.close()
+        released.set()
+
+    threading.Thread(target=release_later, daemon=True).start()
+    events = runs.drive(thread, ctx)
+    assert released.is_set()
+    assert events[-1]["type"] == "done", events[-1]
+    check = sqlite3.connect(db)
+    assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
