@@ -28,7 +28,7 @@ from seig.context import Context
 from seig.graph.graph import PREDECESSOR, build_graph
 from seig.nodes.approval import parse_decision
 from seig.state import state as state_module
-from seig.state.state import RoundRecord, RunSettings, SeigState
+from seig.state.state import RoundRecord, RunSettings, SeigState, StageStart
 from seig.tools.images import save_target
 
 log = logging.getLogger(__name__)
@@ -320,6 +320,53 @@ def record_edit(thread_id: str, program: str, note: str, ctx: Context | None = N
         _config(thread_id), {"best_program": program, "history": [record]}, as_node="finalize"
     )
     return config["configurable"]["checkpoint_id"]
+
+
+def edit_with_model(
+    thread_id: str,
+    instruction: str,
+    ctx: Context,
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    rounds: int = 3,
+) -> Iterator[dict]:
+    """Carry out a free-text edit of a finished run with a VLM, through the code-then-verify loop.
+
+    The edit is one more stage on the run's own thread, so the checkpoints before
+    it are the undo: fork the run at one of them to get the unedited scene back.
+    """
+    state = get_run_state(thread_id, ctx)
+    if state.status != "done" or not state.best_program:
+        raise ValueError(f"run '{thread_id}' has not finished; resume it before editing")
+    if not instruction.strip():
+        raise ValueError("the edit instruction is empty")
+    updates = {"edit_instruction": instruction.strip(), "edit_rounds": rounds}
+    updates.update({k: v for k, v in (("model", model), ("base_url", base_url)) if v})
+    settings = state.settings.model_copy(update=updates)
+    if settings.model == "classical":
+        raise ValueError("free-text edits need a VLM (--model openai:<name> ...); offline, use --set Object.prop=value")
+    start = StageStart(
+        program=state.best_program, scores=state.best_scores, render=state.best_render, backend_state=state.backend_state
+    )
+    open_graph(ctx).update_state(
+        _config(thread_id),
+        {
+            "settings": settings,
+            "stage_index": 0,
+            "round": 0,
+            "extra_rounds": 0,
+            "stage_done": False,
+            "decision": None,
+            "todo": [instruction.strip()],
+            "last_error": None,
+            "best_score": None,
+            "stage_start": start,
+            "status": "running",
+        },
+        as_node="planner",
+    )
+    return stream_run(thread_id, ctx)
 
 
 def resolve_run_dir(run_or_thread: str, ctx: Context | None = None) -> Path:

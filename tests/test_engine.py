@@ -213,3 +213,28 @@ def test_fork_from_a_checkpoint_leaves_the_original_untouched(target, tmp_path):
     assert Path(forked.run_dir) != Path(runs.get_run_state(thread, ctx).run_dir)
     assert [(c.checkpoint_id, c.rounds_done) for c in runs.run_history(thread, ctx)] == original
     assert {r.thread_id for r in runs.list_runs(ctx)} == {thread, fork}
+
+
+def test_a_free_text_edit_runs_the_loop_on_the_same_thread_and_can_be_undone(target, tmp_path):
+    replies = [structured_reply(PLAN), code_reply(RED), verdict(True)]
+    ctx, thread, _ = run(target, tmp_path, replies, budgets={"scaffold": 1})
+    before_edit = runs.run_history(thread, ctx)[-1]
+
+    ctx.chat_model.script += [code_reply(BLUE), verdict(True)]
+    events = list(runs.edit_with_model(thread, "make the ball blue", ctx))
+    assert events[-1]["type"] == "done"
+    assert "make the ball blue" in last_text_of_call(ctx.chat_model, 3)  # the coder saw the instruction
+    assert "make the ball blue" in last_text_of_call(ctx.chat_model, 4)  # and so did the verifier
+    state = runs.get_run_state(thread, ctx)
+    assert state.best_program.strip() == BLUE.strip() and state.history[-1].stage == "edit"
+    assert "(0.05, 0.05, 0.8, 1)" in (tmp_path / "run" / "scene.py").read_text()
+
+    undone = runs.fork_run(thread, before_edit.checkpoint_id, ctx)
+    assert runs.get_run_state(undone, ctx).best_program.strip() == RED.strip()
+
+
+def test_free_text_edits_need_a_vlm(target, tmp_path):
+    replies = [structured_reply(PLAN), code_reply(RED), verdict(True)]
+    ctx, thread, _ = run(target, tmp_path, replies, budgets={"scaffold": 1})
+    with pytest.raises(ValueError, match="need a VLM"):
+        runs.edit_with_model(thread, "bigger", ctx, model="classical")

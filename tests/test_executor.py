@@ -321,16 +321,19 @@ def sandboxed_python(code: str, tmp_path: Path, limits: Limits, timeout: float =
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
     sandbox = Sandbox(scratch, limits)
+    output = tmp_path / "output.txt"
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", code],
-            preexec_fn=sandbox.preexec,
-            cwd=scratch,
-            env={"PATH": os.environ["PATH"]},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        with open(output, "w") as sink:  # a file, not a pipe: forked children must not hold us up
+            proc = subprocess.run(
+                [sys.executable, "-c", code],
+                preexec_fn=sandbox.preexec,
+                cwd=scratch,
+                env={"PATH": os.environ["PATH"]},
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+            )
+        proc.stdout = output.read_text()
         left = (sandbox.cgroup / "cgroup.procs").read_text().split() if sandbox.cgroup else []
     finally:
         sandbox.cleanup()
@@ -348,7 +351,7 @@ def test_fork_bomb_is_stopped_by_the_process_limit(tmp_path):
     if "pids_cgroup" not in supported_features() and os.geteuid() == 0:
         pytest.skip("no pids cgroup, and RLIMIT_NPROC does not bind root")
     code = (
-        "import os, time\nn = 0\ntry:\n    while True:\n        if os.fork() == 0:\n            os.close(1)\n            time.sleep(60)\n"
+        "import os, time\nn = 0\ntry:\n    while True:\n        if os.fork() == 0:\n            time.sleep(60)\n"
         "            os._exit(0)\n        n += 1\nexcept OSError as exc:\n    print(n, exc.errno)\n"
     )
     proc, left = sandboxed_python(code, tmp_path, Limits(memory_mb=1024, max_processes=40))

@@ -22,7 +22,7 @@ from seig.models.content import extract_code, image_block, text_block
 from seig.models.errors import ModelAnswerError
 from seig.models.invoke import ModelCaller, usage_tokens
 from seig.prompts import load_prompt, render_prompt
-from seig.state.state import Plan, RunSettings, Scores, Verdict
+from seig.state.state import EDIT_STAGE, Plan, RunSettings, Scores, Verdict
 from seig.tools.policy import ALLOWED_IMPORTS, check_program
 
 
@@ -89,7 +89,7 @@ class LLMBackend:
             stage=request.stage,
             round=request.round,
             budget=request.budget,
-            stage_instructions=load_prompt(f"stage_{request.stage}"),
+            stage_instructions=_stage_instructions(request.stage, request.settings),
             scores=_scores_text(request.scores),
             best_scores=_scores_text(request.best_scores),
             threshold=request.settings.pass_threshold,
@@ -118,7 +118,7 @@ class LLMBackend:
             stage=request.stage,
             round=request.round,
             budget=request.budget,
-            stage_instructions=load_prompt(f"stage_{request.stage}"),
+            stage_instructions=_stage_instructions(request.stage, request.settings),
             width=width,
             height=height,
             render_note="The second image is the render of the current program." if has_render else "",
@@ -139,6 +139,13 @@ class LLMBackend:
             "coder", allowed_imports=", ".join(sorted(ALLOWED_IMPORTS))
         )
         return [SystemMessage(system), HumanMessage(content)]
+
+
+def _stage_instructions(stage: str, settings: RunSettings) -> str:
+    """The stage's instructions; an edit stage carries the user's instruction for coder and verifier."""
+    if stage == EDIT_STAGE:
+        return render_prompt("stage_edit", instruction=settings.edit_instruction or "")
+    return load_prompt(f"stage_{stage}")
 
 
 def _image_size(path: Path) -> tuple[int, int]:

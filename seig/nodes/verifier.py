@@ -14,8 +14,15 @@ from langgraph.runtime import Runtime
 from seig.context import Context
 from seig.models.base import VerifyRequest
 from seig.nodes.resources import backend_for, emit, target_path
-from seig.state.state import RoundRecord, SeigState
+from seig.state.state import EDIT_STAGE, RoundRecord, Scores, SeigState
 from seig.tools.metrics import score_images, similarity
+
+
+def rank(stage: str, scores: Scores | None, verdict_score: float) -> float | None:
+    """How good a round is: closeness to the photo, except for an edit, where the photo shows the old scene."""
+    if scores is None:
+        return None
+    return verdict_score if stage == EDIT_STAGE else similarity(scores)
 
 
 def verify(state: SeigState, runtime: Runtime[Context]) -> dict:
@@ -42,7 +49,7 @@ def verify(state: SeigState, runtime: Runtime[Context]) -> dict:
         )
     )
     verdict = result.verdict
-    value = similarity(scores) if scores is not None else None
+    value = rank(state.stage, scores, verdict.score)
     kept = value is not None and (state.best_score is None or value > state.best_score)
     record = RoundRecord(
         stage=state.stage,

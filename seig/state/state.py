@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 STAGES: tuple[str, ...] = ("scaffold", "geometry", "materials", "composition", "lighting")
 MONOLITHIC_STAGE = "all"
+EDIT_STAGE = "edit"
 DEFAULT_BUDGETS: dict[str, int] = {
     "scaffold": 2,
     "geometry": 5,
@@ -95,14 +96,23 @@ class RunSettings(BaseModel):
     final_resolution: int = 384
     final_samples: int = 64
     pass_threshold: float = 0.8
+    edit_instruction: str | None = None
+    edit_rounds: int = 3
 
     def stage_plan(self) -> list[str]:
-        """The ordered stages of this run; monolithic mode is one stage with the whole budget."""
+        """The ordered stages of this run; monolithic mode is one stage with the whole budget.
+
+        A free-text edit of a finished run is one 'edit' stage that follows the instruction.
+        """
+        if self.edit_instruction:
+            return [EDIT_STAGE]
         if self.mode == "monolithic":
             return [MONOLITHIC_STAGE]
         return [s for s in STAGES if self.budgets.get(s, 0) > 0]
 
     def budget(self, stage: str) -> int:
+        if stage == EDIT_STAGE:
+            return self.edit_rounds
         if stage == MONOLITHIC_STAGE:
             return sum(self.budgets.get(s, 0) for s in STAGES)
         return self.budgets.get(stage, 0)

@@ -219,6 +219,7 @@ class Sandbox:
             raise OSError(ctypes.get_errno(), "could not bind the scratch directory")
         for point, flags in self._remounts:
             _libc.mount(None, point, None, flags, None)  # a mount that refuses stays as it was
+        os.chdir(os.getcwd())  # re-enter the working directory through the new, writable mount
 
     def _landlock(self) -> None:
         """Read only the interpreter and system files, write only the scratch directory, no TCP."""
