@@ -47,7 +47,7 @@ def add_light(name, kind, location, rotation, energy, color):
 
 # World: a flat background colour that also lights the scene
 background = scene.world.node_tree.nodes["Background"]
-background.inputs["Color"].default_value = (*(0.641, 0.67, 0.55), 1.0)
+background.inputs["Color"].default_value = (0.641, 0.67, 0.55, 1.0)
 background.inputs["Strength"].default_value = 0.612
 
 # Ground
@@ -75,6 +75,6 @@ camera = bpy.data.objects.new('camera', bpy.data.cameras.new('camera'))
 scene.collection.objects.link(camera)
 camera.data.lens = 49.745
 camera.data.sensor_width = 36.0
-camera.location = (-2.295, 6.886, 6.068)
+camera.location = (-2.295, 6.886, 6.067)
 camera.rotation_euler = (0.92, 0.0, -2.753)
 scene.camera = camera

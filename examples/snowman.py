@@ -47,7 +47,7 @@ def add_light(name, kind, location, rotation, energy, color):
 
 # World: a flat background colour that also lights the scene
 background = scene.world.node_tree.nodes["Background"]
-background.inputs["Color"].default_value = (*(0.414, 0.288, 0.362), 1.0)
+background.inputs["Color"].default_value = (0.414, 0.288, 0.362, 1.0)
 background.inputs["Strength"].default_value = 0.766
 
 # Ground
@@ -99,9 +99,9 @@ parts.append(finish('hat', material('hat', (0.03, 0.03, 0.03), 0.5, 0.0), smooth
 join('white_snowman_3', parts).rotation_euler = (0.0, 0.0, 2.703)
 
 # Lights
-light = add_light('key_light', 'SUN', (2.007, 3.404, 3.711), (0.924, 0.0, 2.661), 2.271, (0.958, 1.0, 1.0))
+light = add_light('key_light', 'SUN', (2.007, 3.404, 4.125), (0.924, 0.0, 2.661), 2.271, (0.958, 1.0, 1.0))
 light.data.angle = 0.125
-light = add_light('fill_light', 'AREA', (-1.737, 0.096, 5.299), (0.352, 0.0, -1.912), 286.398, (1.0, 0.996, 0.992))
+light = add_light('fill_light', 'AREA', (-1.737, 0.096, 5.713), (0.352, 0.0, -1.912), 286.398, (1.0, 0.996, 0.992))
 light.data.size = 2.984
 
 # Camera
@@ -109,6 +109,6 @@ camera = bpy.data.objects.new('camera', bpy.data.cameras.new('camera'))
 scene.collection.objects.link(camera)
 camera.data.lens = 49.381
 camera.data.sensor_width = 36.0
-camera.location = (-2.72, -0.545, 3.848)
+camera.location = (-2.72, -0.545, 4.262)
 camera.rotation_euler = (0.659, 0.0, -1.558)
 scene.camera = camera

@@ -47,7 +47,7 @@ def add_light(name, kind, location, rotation, energy, color):
 
 # World: a flat background colour that also lights the scene
 background = scene.world.node_tree.nodes["Background"]
-background.inputs["Color"].default_value = (*(0.425, 0.535, 0.493), 1.0)
+background.inputs["Color"].default_value = (0.425, 0.535, 0.493, 1.0)
 background.inputs["Strength"].default_value = 0.399
 
 # Ground
@@ -77,7 +77,7 @@ bpy.ops.mesh.primitive_cylinder_add(radius=0.432, depth=0.86, vertices=48, locat
 finish('teal_cylinder', material('teal_cylinder', (0.159, 0.663, 0.795), 0.167, 1.0), smooth=True)
 
 # Lights
-light = add_light('key_light', 'POINT', (-1.473, 3.303, 3.345), (0.881, 0.0, -2.632), 531.207, (0.988, 1.0, 1.0))
+light = add_light('key_light', 'POINT', (-1.473, 3.303, 3.321), (0.881, 0.0, -2.632), 531.207, (0.988, 1.0, 1.0))
 light.data.shadow_soft_size = 0.379
 
 # Camera
@@ -85,6 +85,6 @@ camera = bpy.data.objects.new('camera', bpy.data.cameras.new('camera'))
 scene.collection.objects.link(camera)
 camera.data.lens = 66.368
 camera.data.sensor_width = 36.0
-camera.location = (3.956, 8.665, 5.985)
+camera.location = (3.956, 8.665, 5.96)
 camera.rotation_euler = (1.03, 0.0, 2.725)
 scene.camera = camera

@@ -17,13 +17,13 @@ import trimesh
 from PIL import Image
 from typer.testing import CliRunner
 
-from seig.apps.edit import edit_run
+from seig.apps.edit import edit_run, edit_with_instruction
 from seig.apps.export import export
 from seig.apps.inspect import inspect_blend
 from seig.apps.literal_edit import edit_literal
 from seig.apps.orbit import orbit
 from seig.apps.relight import build_lighting, relight
-from seig.apps.run import load_run
+from seig.apps.run import AppError, load_run
 from seig.apps.simulate import simulate
 from seig.cli import app
 from seig.tools.executor import RenderSpec, close_shared_executors, shared_executor
@@ -232,6 +232,8 @@ def test_edit_on_a_thread_records_a_checkpoint(tmp_path):
     result = edit_run(run, ["Sun.data.energy=5"], samples=4, ctx=ctx)
     assert result.checkpoint_id == run_history(thread, ctx)[-1].checkpoint_id
     assert "sun_data.energy = 5.0" in get_run_state(thread, ctx).best_program
+    with pytest.raises(AppError, match="has not finished"):  # free text goes to the engine, which refuses
+        edit_with_instruction(run, "make the sphere blue", model="openai:gpt-4o", ctx=ctx)
 
 
 # ---- simulate, orbit, export ---------------------------------------------------------------

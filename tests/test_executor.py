@@ -93,7 +93,7 @@ def secret_env():
 
 @pytest.fixture(scope="module")
 def executor(secret_env):
-    ex = BlenderExecutor(timeout=30, memory_mb=2048, file_mb=16, max_processes=64, crash_retries=1)
+    ex = BlenderExecutor(timeout=30, memory_mb=3072, file_mb=16, max_processes=64, crash_retries=1)
     yield ex
     ex.close()
 
@@ -169,7 +169,6 @@ def test_corpus_is_large_and_labelled():
         assert fields.get("attack") and fields.get("policy") in ("refuse", "allow") and fields.get("runtime"), path.name
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("path", HOSTILE, ids=[p.stem for p in HOSTILE])
 def test_hostile_program_is_contained(path, executor, world, tmp_path):
     fields = header(path)
@@ -184,14 +183,14 @@ def test_hostile_program_is_contained(path, executor, world, tmp_path):
         result = executor.run(
             code, workdir=tmp_path, render=RenderSpec(16, 16, samples=1), render_out=tmp_path / "render.png", timeout=timeout
         )
-    expected = fields["runtime"]
+    expected = fields["runtime"].split(" | ")  # alternatives: which layer stops a resource bomb can vary
     said = f"{result.error or ''} {' '.join(result.notes)}"
-    if expected == "ok":
+    if expected == ["ok"]:
         assert result.ok, result.error
-    elif expected != "contained":
+    elif expected != ["contained"]:
         assert not result.ok or "clamped" in said, said
-        if expected != "error":
-            assert expected in said, said
+        if expected != ["error"]:
+            assert any(e in said for e in expected), said
     leaked = repr(result)
     assert CANARY_TEXT not in leaked and FAKE_KEY not in leaked
     assert list(world["outside"].iterdir()) == []
@@ -249,7 +248,7 @@ def _kill_when_busy(executor: BlenderExecutor, delay: float, killed: list[int]) 
 
 
 @pytest.mark.parametrize("retries", [1, 0])
-def test_worker_killed_mid_job_is_replaced(retries, secret_env, tmp_path):
+def test_worker_killed_mid_job_is_replaced(retries, tmp_path):
     ex = BlenderExecutor(timeout=30, crash_retries=retries)
     try:
         ex.run(CUBE)
@@ -406,3 +405,51 @@ def test_file_size_cpu_and_memory_limits(tmp_path):
     hog = "try:\n    b = bytearray(3 * 1024 ** 3)\nexcept MemoryError:\n    print('MemoryError')\n"
     proc, _ = sandboxed_python(hog, tmp_path, Limits(memory_mb=1024))
     assert proc.stdout.strip() == "MemoryError"
+
+
+# -- seig exec -------------------------------------------------------------------------------------
+
+
+def seig_exec(*args: str) -> subprocess.CompletedProcess:
+    seig = Path(sys.executable).with_name("seig")
+    return subprocess.run([str(seig), "exec", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_seig_exec_renders_a_standalone_scene(tmp_path):
+    from seig.tools.program import standalone
+
+    script = tmp_path / "scene.py"
+    script.write_text(standalone(RED_PLANE, width=96, height=64, samples=8, title="test"))
+    done = seig_exec(str(script), "--out", str(tmp_path / "out"), "--resolution", "48", "--samples", "4")
+    assert done.returncode == 0, done.stderr
+    with Image.open(tmp_path / "out" / "render.png") as img:
+        assert img.size == (48, 32) and np.asarray(img.convert("RGB"))[..., 0].mean() > 240
+    assert (tmp_path / "out" / "scene.blend").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "program, code, message",
+    [
+        ("import os\nos.system('id')\n", 1, "import of 'os' is not allowed"),
+        ("import bpy\nbpy.data.objects['missing']\n", 1, "KeyError"),
+        (None, 2, "no such file"),
+    ],
+)
+def test_seig_exec_fails_in_one_line(program, code, message, tmp_path):
+    path = tmp_path / "prog.py"
+    if program is not None:
+        path.write_text(program)
+    done = seig_exec(str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == code
+    assert message in done.stderr and "Traceback" not in done.stderr + done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_close_leaves_nothing_behind():
+    ex = BlenderExecutor(timeout=30)
+    assert ex.run(CUBE).ok
+    pid, sandbox = ex.worker_pid, ex._sandbox
+    ex.close()
+    assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    assert sandbox.cgroup is None or not sandbox.cgroup.exists()
+    assert not sandbox.scratch.exists()

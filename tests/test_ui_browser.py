@@ -102,24 +102,35 @@ def loaded_image(page, caption: str):
     return image
 
 
+def wait_for_text_or_error(page, text: str) -> None:
+    """Wait for the run to reach ``text``; if the chat shows an error instead, fail with that error."""
+    from playwright.sync_api import expect
+
+    reached = page.get_by_text(text)
+    failed = page.locator('[data-testid="stAlertContentError"]')
+    expect(reached.or_(failed).first).to_be_visible(timeout=240_000)
+    assert not failed.count(), f"the run stopped with: {failed.first.inner_text()}"
+
+
 def test_upload_run_approve_and_download(studio, photo, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=30_000)
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
             page.set_default_timeout(30_000)
             page.goto(studio)
-            expect(page.get_by_role("heading", name="New run")).to_be_visible()
+            expect(page.get_by_role("heading", name="New run")).to_be_visible(timeout=90_000)  # first load imports the engine
 
             page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(photo))
             loaded_image(page, "red_ball.png")
             page.get_by_label("Ask for approval").click()
             page.get_by_role("option", name="After every stage").click()
-            expect(page.get_by_text("After every stage")).to_be_visible()
+            expect(page.get_by_role("combobox", name="Ask for approval")).to_have_value("After every stage")
             for stage, budget in (("scaffold", 1), ("geometry", 0), ("materials", 0), ("composition", 0), ("lighting", 0)):
                 set_number(page, stage, budget)
             page.get_by_text("Render sizes").click()
@@ -128,7 +139,7 @@ def test_upload_run_approve_and_download(studio, photo, tmp_path):
             page.screenshot(path=str(shots / "1-new-run.png"), full_page=True)
             page.get_by_role("button", name="Start run").click()
 
-            expect(page.get_by_text("stage is ready for review")).to_be_visible(timeout=240_000)
+            wait_for_text_or_error(page, "stage is ready for review")
             loaded_image(page, "scaffold round 1")
             loaded_image(page, "best scaffold render")
             for name in ("Approve", "Redo stage", "Revise"):
@@ -138,7 +149,7 @@ def test_upload_run_approve_and_download(studio, photo, tmp_path):
             page.screenshot(path=str(shots / "2-approval.png"), full_page=True)
 
             page.get_by_role("button", name="Approve", exact=True).click()
-            expect(page.get_by_text("Done. The final render")).to_be_visible(timeout=240_000)
+            wait_for_text_or_error(page, "Done. The final render")
             page.get_by_role("tab", name="Results").click()
             loaded_image(page, "final.png")
             for name in ("scene.py", "scene.blend", "report.json"):

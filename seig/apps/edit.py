@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from seig.apps.inspect import TRANSFORMS, inspect_blend
 from seig.apps.literal_edit import COMPONENTS, edit_literal
@@ -257,15 +258,34 @@ def edit_run(
     return result
 
 
-def edit_with_instruction(run_or_thread: str, instruction: str, model: str | None, ctx: Context | None = None):
-    """Free-text edits go through a VLM's code-then-verify loop; offline there is no such model."""
-    try:
-        from seig.runs import edit_with_model
-    except ImportError:
-        edit_with_model = None
-    if edit_with_model is None or not model or model == "classical":
+def edit_with_instruction(
+    run: Run,
+    instruction: str,
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    ctx: Context | None = None,
+    on_event: Callable[[dict], None] | None = None,
+) -> bool:
+    """A free-text edit through the engine's code-then-verify loop with a VLM.
+
+    Returns True when the edit finished, False when it waits for approval (continue with `seig resume`).
+    """
+    if run.thread_id is None:
         raise AppError(
-            "free-text edits need a VLM (--model openai:...) and are not available offline; "
-            "use --set OBJECT.PROPERTY=VALUE for structured edits"
+            "free-text edits need a VLM (--model openai:...) and a run recorded in the database (a thread id); "
+            "offline, use --set OBJECT.PROPERTY=VALUE"
         )
-    return edit_with_model(run_or_thread, instruction, model=model, ctx=ctx)
+    from seig.runs import RunNotFound, edit_with_model
+
+    try:
+        for event in edit_with_model(run.thread_id, instruction, ctx or Context(), model=model, base_url=base_url):
+            if on_event is not None:
+                on_event(event)
+            if event["type"] == "error":
+                raise AppError(f"the edit failed: {event['message']}")
+            if event["type"] == "interrupt":
+                return False
+    except (ValueError, RunNotFound) as exc:
+        raise AppError(str(exc)) from None
+    return True

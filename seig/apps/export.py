@@ -44,7 +44,8 @@ def export(run: Run, fmt: str, *, out: Path | None = None, ctx: Context | None =
             shutil.copy2(blend, out)
             return out
         try:
-            run_trusted({"kind": "export", "blend": str(blend), "format": fmt, "out": str(out.resolve())}, timeout=ctx.job_timeout)
+            job = {"kind": "export", "blend": str(blend), "format": fmt, "out": str(out.resolve())}
+            run_trusted(job, timeout=ctx.job_timeout)
         except TrustedJobError as exc:
             raise AppError(f"export to {fmt} failed: {exc}") from None
     return out

@@ -241,8 +241,8 @@ def _site(scan: Scan, obj: str, path: tuple) -> tuple[ast.expr, int | None] | No
             return last.node, None
         elements = last.node.elts if isinstance(last.node, (ast.Tuple, ast.List)) else []
         return (last.node, path[1]) if path[1] < len(elements) else None
-    if head in ("location", "rotation_euler", "scale") and any(len(w.path) == 2 and w.order >= last.order for w in relevant if w is not last):
-        return None
+    if head in ("location", "rotation_euler", "scale") and len(last.path) == 2:
+        return None  # the whole vector is wanted but a single component was written last
     return last.node, None
 
 

@@ -39,7 +39,7 @@ class Run:
         return max(8, round(self.width * scale)), max(8, round(self.height * scale))
 
     def standalone(self, program: str) -> str:
-        return standalone(program, width=self.width, height=self.height, samples=self.samples, title="seig apps")
+        return standalone(program, width=self.width, height=self.height, samples=self.samples)
 
 
 def _resolve_dir(run: str, ctx: Context | None) -> tuple[Path, str | None]:

@@ -101,23 +101,22 @@ def _material(rng: random.Random, finish: str | None = None) -> dict:
     }
 
 
-def _shape(rng: random.Random, kind: str) -> tuple[dict, float, float]:
-    """Shape parameters, footprint radius on the ground, and height of the origin above the ground."""
+def _shape(rng: random.Random, kind: str) -> tuple[dict, float, float, float]:
+    """Shape parameters, footprint radius on the ground, height of the origin above the ground, overall height."""
     if kind == "cube":
         size = _vec(rng.uniform(0.5, 1.2) for _ in range(3))
-        return {"size": size}, math.hypot(size[0], size[1]) / 2, size[2] / 2
+        return {"size": size}, math.hypot(size[0], size[1]) / 2, size[2] / 2, size[2]
     if kind == "sphere":
         radius = _r(rng.uniform(0.3, 0.75))
-        return {"radius": radius}, radius, radius
+        return {"radius": radius}, radius, radius, 2 * radius
     if kind in ("cylinder", "cone"):
         radius, depth = _r(rng.uniform(0.25, 0.6)), _r(rng.uniform(0.5, 1.5))
-        return {"radius": radius, "depth": depth}, radius, depth / 2
+        return {"radius": radius, "depth": depth}, radius, depth / 2, depth
     if kind == "torus":
         major, minor = _r(rng.uniform(0.35, 0.7)), _r(rng.uniform(0.1, 0.22))
         standing = rng.random() < 0.4
-        return {"major_radius": major, "minor_radius": minor, "standing": standing}, major + minor, (
-            major + minor if standing else minor
-        )
+        lift = major + minor if standing else minor
+        return {"major_radius": major, "minor_radius": minor, "standing": standing}, major + minor, lift, 2 * lift
     if kind == "table":
         width, depth = _r(rng.uniform(1.2, 1.9)), _r(rng.uniform(0.7, 1.1))
         height, thickness = _r(rng.uniform(0.6, 0.9)), 0.08
@@ -125,10 +124,11 @@ def _shape(rng: random.Random, kind: str) -> tuple[dict, float, float]:
             {"width": width, "depth": depth, "height": height, "thickness": thickness, "leg_radius": 0.05},
             math.hypot(width, depth) / 2,
             height - thickness / 2,
+            height,
         )
     if kind == "snowman":
         radius = _r(rng.uniform(0.35, 0.5))
-        return {"radius": radius}, radius, radius
+        return {"radius": radius}, radius, radius, 4.2 * radius
     raise ValueError(f"unknown object kind: {kind}")
 
 
@@ -156,9 +156,9 @@ def _look_at(eye, target) -> list[float]:
 def _objects(rng: random.Random, kinds: tuple[str, ...], count: int) -> list[dict]:
     chosen = [rng.choice(kinds) for _ in range(count)]
     shapes = [_shape(rng, kind) for kind in chosen]
-    positions = _place(rng, [footprint for _, footprint, _ in shapes])
+    positions = _place(rng, [footprint for _, footprint, _, _ in shapes])
     objects, used = [], set()
-    for kind, (shape, footprint, lift), (x, y) in zip(chosen, shapes, positions):
+    for kind, (shape, footprint, lift, height), (x, y) in zip(chosen, shapes, positions):
         if kind == "snowman":
             material = {"finish": "matte", "base_color": [0.9, 0.9, 0.92], "roughness": 0.8, "metallic": 0.0}
         elif kind == "table":
@@ -181,6 +181,7 @@ def _objects(rng: random.Random, kinds: tuple[str, ...], count: int) -> list[dic
                 "scale": shape["size"] if kind == "cube" else [1.0, 1.0, 1.0],
                 "params": shape,
                 "footprint": _r(footprint),
+                "height": _r(height),
                 **material,
             }
         )
@@ -191,7 +192,7 @@ def _camera(rng: random.Random, objects: list[dict]) -> dict:
     xs = [o["location"][0] for o in objects]
     ys = [o["location"][1] for o in objects]
     cx, cy = sum(xs) / len(xs), sum(ys) / len(ys)
-    tallest = max(o["location"][2] * 2 for o in objects)
+    tallest = max(o["height"] for o in objects)
     target = (cx, cy, 0.4 * tallest)
     radius = max(math.hypot(o["location"][0] - cx, o["location"][1] - cy) + o["footprint"] for o in objects)
     radius = max(radius, 0.6 * tallest, 0.8)
@@ -498,16 +499,6 @@ def generate_scene(
     case.program_path.write_text(program)
     case.truth_path.write_text(json.dumps(truth, indent=1) + "\n")
     return case
-
-
-def load_case(directory: Path) -> SceneCase:
-    """A scene written earlier by ``generate_scene``."""
-    directory = Path(directory)
-    truth = json.loads((directory / TRUTH_FILE).read_text())
-    render = truth["render"]
-    return SceneCase(
-        seed=truth["seed"], directory=directory, truth=truth, resolution=render["resolution"], samples=render["samples"]
-    )
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,11 @@ TARGETS = (
     ("exact object count (share of scenes)", "count_exact", ">=", 0.80),
     ("wall time per scene (s)", "seconds", "<=", 90.0),
 )
+# How each suite runs by default: smoke is sized for CI (a few minutes on two cores), standard is the real thing.
+SUITE_RUNS: dict[str, dict] = {
+    "smoke": {"max_rounds": 2, "loop_resolution": 64},
+    "standard": {"max_rounds": None, "loop_resolution": 128},
+}
 COLUMNS = (
     "scene", "seed", "mode", "objects_true", "objects_found", "psnr", "ssim", "lpips", "iou", "position_error",
     "size_error", "color_error", "camera_position_error", "camera_rotation_error", "camera_lens_error",
@@ -53,8 +58,8 @@ class BenchOptions:
     out: Path = Path("bench")
     resolution: int | None = None
     seeds: list[int] | None = None
-    max_rounds: int | None = None
-    loop_resolution: int = 128
+    max_rounds: int | None = None  # None: the suite's default
+    loop_resolution: int | None = None  # None: the suite's default
     loop_samples: int = 16
     photos: bool = False
     base_url: str | None = None
@@ -72,15 +77,18 @@ class BenchResult:
 
 def run_settings(options: BenchOptions, mode: str, final_resolution: int, final_samples: int) -> RunSettings:
     """The same budgets for every mode: monolithic gets the sum of the stage budgets in one stage."""
+    defaults = SUITE_RUNS.get(options.suite, {})
+    max_rounds = options.max_rounds or defaults.get("max_rounds")
+    loop_resolution = options.loop_resolution or defaults.get("loop_resolution", 128)
     budgets = dict(RunSettings().budgets)
-    if options.max_rounds is not None:
-        budgets = {stage: min(rounds, options.max_rounds) for stage, rounds in budgets.items()}
+    if max_rounds is not None:
+        budgets = {stage: min(rounds, max_rounds) for stage, rounds in budgets.items()}
     return RunSettings(
         model=options.model,
         base_url=options.base_url,
         mode=mode,
         budgets=budgets,
-        loop_resolution=min(options.loop_resolution, final_resolution),
+        loop_resolution=min(loop_resolution, final_resolution),
         loop_samples=options.loop_samples,
         final_resolution=final_resolution,
         final_samples=final_samples,
@@ -218,7 +226,7 @@ def run_benchmark(options: BenchOptions, ctx: Context | None = None, progress: C
 def _progress_line(row: dict) -> str:
     text = (
         f"{row['scene']} {row['mode']}: PSNR {_fmt(row['psnr'])} SSIM {_fmt(row['ssim'], 3)} IoU {_fmt(row['iou'], 3)} "
-        f"objects {row['objects_found']}/{row['objects_true']} in {row['seconds']:.1f} s"
+        f"objects {_fmt(row['objects_found'], 0)}/{row['objects_true']} in {row['seconds']:.1f} s"
     )
     return text + (f"  ({row['error']})" if row.get("error") else "")
 

@@ -14,6 +14,7 @@ app = typer.Typer(
 
 # Command modules register on import; the order here is the order of `seig --help`.
 from seig.cli import reconstruct  # noqa: E402,F401
+from seig.cli import exec_cmd  # noqa: E402,F401
 from seig.cli import ui_cmd  # noqa: E402,F401
 from seig.cli import apps  # noqa: E402,F401
 from seig.cli import bench  # noqa: E402,F401

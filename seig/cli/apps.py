@@ -67,7 +67,9 @@ def relight_cmd(
     sun_direction: Optional[str] = typer.Option(None, help="AZ,EL in degrees (azimuth from +X counter-clockwise)."),
     sun_color: Optional[str] = typer.Option(None, help="Hex colour, e.g. #ffd7a0."),
     sun_strength: Optional[float] = typer.Option(None, help="Sun strength in W/m^2."),
-    area: Optional[list[str]] = typer.Option(None, help="X,Y,Z,WATTS[,SIZE][,#HEX]: an area light aimed at the origin (repeatable)."),
+    area: Optional[list[str]] = typer.Option(
+        None, help="X,Y,Z,WATTS[,SIZE][,#HEX]: an area light aimed at the origin (repeatable)."
+    ),
     world_color: Optional[str] = typer.Option(None, help="Background/world colour as hex."),
     size: Optional[int] = typer.Option(None, min=8, max=2048, help="Long side of the render (default: the run's)."),
     samples: Optional[int] = typer.Option(None, min=1, max=1024, help="Cycles samples (default: the run's)."),
@@ -77,12 +79,31 @@ def relight_cmd(
     """Relight the scene: writes relit_<name>.png and the editable relit_<name>.py."""
     with _clear_errors():
         name, lighting = build_lighting(
-            preset, sun_direction=sun_direction, sun_color=sun_color, sun_strength=sun_strength, areas=area, world_color=world_color
+            preset,
+            sun_direction=sun_direction,
+            sun_color=sun_color,
+            sun_strength=sun_strength,
+            areas=area,
+            world_color=world_color,
         )
         loaded, ctx = _load(run, db)
         with err.status(f"rendering with {name} lighting"):
             result = relight(loaded, name, lighting, out_dir=out, long_side=size, samples=samples, ctx=ctx)
     console.print(f"[green]relit[/] {result.image}\n[green]program[/] {result.program}")
+
+
+def _free_text_edit(run: Run, instruction: str, model: Optional[str], base_url: Optional[str], ctx: Context) -> None:
+    def show(event: dict) -> None:
+        if event["type"] == "round":
+            record = event["record"]
+            err.print(f"round {record['round']}: " + (f"[red]{record['error'][:120]}[/]" if record.get("error") else "rendered"))
+
+    with err.status(f"editing: {instruction}"):
+        finished = edit_with_instruction(run, instruction, model=model, base_url=base_url, ctx=ctx, on_event=show)
+    if finished:
+        console.print(f"[green]edited[/] {run.scene_py}")
+    else:
+        console.print(f"waiting for approval; continue with [bold]seig resume {run.thread_id}[/]")
 
 
 @app.command("edit")
@@ -92,7 +113,8 @@ def edit_cmd(
     set_: Optional[list[str]] = typer.Option(
         None, "--set", help="OBJECT.PROPERTY=VALUE, e.g. Sphere.location.x=-1.2 or Sphere.material.metallic=1 (repeatable)."
     ),
-    model: Optional[str] = typer.Option(None, help="VLM for free-text edits, e.g. openai:gpt-4o."),
+    model: Optional[str] = typer.Option(None, help="VLM for free-text edits, e.g. openai:gpt-4o (default: the run's)."),
+    base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible server for --model."),
     size: Optional[int] = typer.Option(None, min=8, max=2048, help="Long side of the re-render (default: the run's)."),
     samples: Optional[int] = typer.Option(None, min=1, max=1024, help="Cycles samples (default: the run's)."),
     db: Optional[Path] = typer.Option(None, help=DB_HELP),
@@ -101,10 +123,10 @@ def edit_cmd(
     with _clear_errors():
         if instruction and set_:
             raise AppError("give either --set assignments or a free-text instruction, not both")
-        if instruction:
-            edit_with_instruction(run, instruction, model, _context(db))
-            return
         loaded, ctx = _load(run, db)
+        if instruction:
+            _free_text_edit(loaded, instruction, model, base_url, ctx)
+            return
         with err.status("applying and checking the edit in Blender"):
             result = edit_run(loaded, set_ or [], long_side=size, samples=samples, ctx=ctx)
     for label, method in result.methods:
@@ -122,9 +144,9 @@ def simulate_cmd(
     run: str = typer.Argument(..., help=RUN_HELP),
     frames: int = typer.Option(120, min=2, max=2000, help="Frames to simulate (24 per second)."),
     drop: float = typer.Option(0.0, min=0.0, max=100.0, help="Lift the objects this far first, so they fall."),
-    step: int = typer.Option(1, min=1, help="Render every STEP-th frame into the GIF."),
-    size: int = typer.Option(256, min=8, max=2048, help="Long side of the GIF frames."),
-    samples: int = typer.Option(16, min=1, max=1024, help="Cycles samples per frame."),
+    step: int = typer.Option(2, min=1, help="Render every STEP-th frame into the GIF."),
+    size: int = typer.Option(192, min=8, max=2048, help="Long side of the GIF frames."),
+    samples: int = typer.Option(8, min=1, max=1024, help="Cycles samples per frame."),
     out: Optional[Path] = typer.Option(None, help="Output directory (default: the run directory)."),
     db: Optional[Path] = typer.Option(None, help=DB_HELP),
 ) -> None:
@@ -133,7 +155,8 @@ def simulate_cmd(
         loaded, ctx = _load(run, db)
         with _frame_progress("simulating and rendering") as on_progress:
             result = simulate(
-                loaded, frames=frames, drop=drop, step=step, long_side=size, samples=samples, out_dir=out, ctx=ctx, on_progress=on_progress
+                loaded, frames=frames, drop=drop, step=step, long_side=size, samples=samples, out_dir=out, ctx=ctx,
+                on_progress=on_progress,
             )
     for name, body in result.objects.items():
         console.print(f"{name}: {body['shape'].lower()}, {body['mass']:g} kg, z {body['z'][0]:.2f} -> {body['z'][-1]:.2f}")
@@ -145,8 +168,8 @@ def orbit_cmd(
     run: str = typer.Argument(..., help=RUN_HELP),
     frames: int = typer.Option(24, min=2, max=720, help="Views around the scene."),
     degrees: float = typer.Option(360.0, help="How far to swing the camera."),
-    size: int = typer.Option(256, min=8, max=2048, help="Long side of the GIF frames."),
-    samples: int = typer.Option(16, min=1, max=1024, help="Cycles samples per frame."),
+    size: int = typer.Option(192, min=8, max=2048, help="Long side of the GIF frames."),
+    samples: int = typer.Option(8, min=1, max=1024, help="Cycles samples per frame."),
     out: Optional[Path] = typer.Option(None, help="Output directory (default: the run directory)."),
     db: Optional[Path] = typer.Option(None, help=DB_HELP),
 ) -> None:
@@ -154,7 +177,10 @@ def orbit_cmd(
     with _clear_errors():
         loaded, ctx = _load(run, db)
         with _frame_progress("rendering views") as on_progress:
-            result = orbit(loaded, frames=frames, degrees=degrees, long_side=size, samples=samples, out_dir=out, ctx=ctx, on_progress=on_progress)
+            result = orbit(
+                loaded, frames=frames, degrees=degrees, long_side=size, samples=samples, out_dir=out, ctx=ctx,
+                on_progress=on_progress,
+            )
     console.print(f"[green]orbit[/] {result.gif}  [dim]({result.frames} views)[/]")
 
 

@@ -43,8 +43,8 @@ def bench(
     out: Path = typer.Option(Path("bench"), "--out", "-o", help="Directory for scenes, runs, results.csv, report.md, fidelity.png."),
     resolution: Optional[int] = typer.Option(None, help="Side of the target images (default: the suite's)."),
     seeds: Optional[str] = typer.Option(None, help="Scene seeds instead of the suite's, e.g. 1000-1004 or 1000,1007."),
-    max_rounds: Optional[int] = typer.Option(None, help="Cap every stage's round budget (monolithic gets the sum)."),
-    loop_resolution: int = typer.Option(128, help="Long side of loop renders, in pixels."),
+    max_rounds: Optional[int] = typer.Option(None, help="Cap every stage's round budget (monolithic gets the sum); default 2 for smoke, none for standard."),
+    loop_resolution: Optional[int] = typer.Option(None, help="Long side of loop renders, in pixels (default 64 for smoke, 128 for standard)."),
     loop_samples: int = typer.Option(16, help="Cycles samples of loop renders."),
     photos: Optional[bool] = typer.Option(None, "--photos/--no-photos", help="Also reconstruct scikit-image's sample photos (default: on for standard)."),
 ) -> None:
@@ -58,7 +58,7 @@ def bench(
         fail(f"--resolution must be between 16 and 2048 px; got {resolution}")
     if max_rounds is not None and max_rounds < 1:
         fail(f"--max-rounds must be at least 1; got {max_rounds}")
-    if loop_resolution < 16 or loop_samples < 1:
+    if (loop_resolution is not None and loop_resolution < 16) or loop_samples < 1:
         fail("--loop-resolution must be at least 16 px and --loop-samples at least 1")
     chosen_seeds = parse_seeds(seeds) if seeds else None
     ctx = Context()

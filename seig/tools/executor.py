@@ -29,13 +29,14 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seig.tools.isolation import Limits, Sandbox, supported_features
+from seig.tools.isolation import Limits, Sandbox, process_alive, supported_features
 from seig.tools.policy import check_program
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
 STARTUP_TIMEOUT = 120.0
 LOG_NAME = "worker.log"
+SCRATCH_PREFIX = "seig-worker-"
 WORKER_GONE: dict = {"ok": False, "gone": True}
 
 
@@ -103,6 +104,14 @@ def crash_reason(returncode: int | None) -> str:
     return f"it exited with code {returncode}"
 
 
+def _remove_stale_scratch() -> None:
+    """Scratch directories of seig processes that were killed before they could clean up."""
+    for scratch in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        owner = scratch.name[len(SCRATCH_PREFIX) :].split("-")[0]
+        if owner.isdigit() and not process_alive(int(owner)):
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
 class BlenderExecutor:
     """One sandboxed worker process, replaced whenever it crashes or a job times out."""
 
@@ -141,7 +150,8 @@ class BlenderExecutor:
     def _environment(self, scratch: Path) -> dict[str, str]:
         """An allowlist, not a denylist: API keys and tokens never reach the worker."""
         env = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}
-        env.update(HOME=str(scratch), TMPDIR=str(scratch), PYTHONNOUSERSITE="1", OMP_NUM_THREADS=str(os.cpu_count() or 1))
+        env.update(HOME=str(scratch), TMPDIR=str(scratch), PYTHONNOUSERSITE="1")
+        env["OMP_NUM_THREADS"] = str(os.cpu_count() or 1)
         return env
 
     @property
@@ -150,7 +160,8 @@ class BlenderExecutor:
         return supported_features() if self.isolate else frozenset()
 
     def _start(self) -> None:
-        self._scratch = Path(tempfile.mkdtemp(prefix="seig-worker-")).resolve()
+        _remove_stale_scratch()
+        self._scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")).resolve()
         (self._scratch / "out").mkdir()
         self._lines = queue.Queue()
         extra = [str(WORKER_SCRIPT.parent)]
@@ -194,9 +205,11 @@ class BlenderExecutor:
 
     def _log_tail(self) -> str:
         """The last line Blender printed, which often names the real trouble (e.g. out of memory)."""
+        if self._scratch is None:
+            return ""
         try:
-            lines = (self._scratch / LOG_NAME).read_text(errors="replace").strip().splitlines()  # type: ignore[operator]
-        except (OSError, TypeError):
+            lines = (self._scratch / LOG_NAME).read_text(errors="replace").strip().splitlines()
+        except OSError:
             return ""
         return f"; its last words: {lines[-1].strip()[:200]}" if lines else ""
 
@@ -247,10 +260,11 @@ class BlenderExecutor:
             self._kill()
             self._start()
         self._jobs += 1
-        staged = {key: self._scratch / "out" / f"job{self._jobs}{dest.suffix}" for key, dest in outputs.items()}  # type: ignore[operator]
+        staging = self._scratch / "out"  # type: ignore[operator]
+        staged = {key: staging / f"job{self._jobs}{dest.suffix}" for key, dest in outputs.items()}
         sent = dict(job)
         if "blend" in job:  # the worker can read only its scratch directory, so it gets a copy
-            sent["blend"] = str(self._scratch / "out" / f"job{self._jobs}-input.blend")  # type: ignore[operator]
+            sent["blend"] = str(staging / f"job{self._jobs}-input.blend")
             try:
                 shutil.copyfile(job["blend"], sent["blend"])
             except OSError as exc:
@@ -268,7 +282,8 @@ class BlenderExecutor:
             code = self._proc.poll() if self._proc else None
             self._kill()
             self.restarts += 1
-            return JobResult(ok=False, error=f"the Blender worker died before the job started: {crash_reason(code)}", crashed=True)
+            error = f"the Blender worker died before the job started: {crash_reason(code)}"
+            return JobResult(ok=False, error=error, crashed=True)
         reply = self._read(timeout)
         if reply is None or reply is WORKER_GONE:
             timed_out = reply is None

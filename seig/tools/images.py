@@ -28,6 +28,7 @@ def load_photo(path: Path | str) -> Image.Image:
     Image.MAX_IMAGE_PIXELS = MAX_INPUT_PIXELS
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # damaged metadata warnings: the pixels decide
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.seek(0)
@@ -37,8 +38,9 @@ def load_photo(path: Path | str) -> Image.Image:
                 photo = _to_rgb(img)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BadImage(f"{path}: not a readable image ({exc.__class__.__name__})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise BadImage(f"{path}: the image is damaged or truncated ({exc})") from None
+    except Exception as exc:  # a malformed file can make any decoder raise anything
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadImage(f"{path}: the image is damaged or truncated ({reason})") from None
     if min(photo.size) < 8:
         raise BadImage(f"{path}: the image is {photo.size[0]}x{photo.size[1]}; at least 8x8 pixels are needed")
     if max(photo.size) > MAX_TARGET_SIDE:

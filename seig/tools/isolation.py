@@ -111,8 +111,41 @@ def _pids_cgroup_root() -> Path | None:
     return None
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_cgroups(root: Path) -> None:
+    """Empty groups left by a seig process that was killed before it could clean up."""
+    for group in root.glob("seig-*-*"):
+        owner = group.name.split("-")[1]
+        if owner.isdigit() and not process_alive(int(owner)):
+            try:
+                group.rmdir()  # fails, harmlessly, if anything still runs in it
+            except OSError:
+                pass
+
+
+def _lower_limit(which: int, soft: int, hard: int) -> None:
+    """Set a limit, never above the hard limit the user already has (raising it would fail)."""
+    _, current = resource.getrlimit(which)
+    if current != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current), min(hard, current)
+    resource.setrlimit(which, (soft, hard))
+
+
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
 
 
 class _PathBeneath(ctypes.Structure):
@@ -161,9 +194,10 @@ class Sandbox:
         self._abi = landlock_abi() if "landlock" in self.features else 0
         self._read_paths = [p.encode() for p in (*SYSTEM_READ_PATHS, *read_roots(read_paths)) if os.path.exists(p)]
         self.cgroup: Path | None = None
-        if "pids_cgroup" in self.features:
+        limited = limits.max_processes > 0  # 0: no process limit
+        if limited and "pids_cgroup" in self.features:
             self.cgroup = self._make_cgroup()
-        self._nproc = 0 if os.getuid() == 0 else _user_task_count() + limits.max_processes
+        self._nproc = _user_task_count() + limits.max_processes if limited and os.getuid() != 0 else 0
         self._remounts = _readonly_plan(self.scratch) if "filesystem" in self.features else []
         self._cgroup_procs = str(self.cgroup / "cgroup.procs").encode() if self.cgroup else None
 
@@ -171,6 +205,7 @@ class Sandbox:
         root = _pids_cgroup_root()
         if root is None:
             return None
+        _remove_stale_cgroups(root)
         group = root / f"seig-{os.getpid()}-{self.scratch.name}"
         try:
             group.mkdir()
@@ -187,16 +222,17 @@ class Sandbox:
             os.write(fd, str(os.getpid()).encode())
             os.close(fd)
         mb = 1024 * 1024
-        limits = [
+        limits: list[tuple[int, ...]] = [
             (resource.RLIMIT_AS, self.limits.memory_mb * mb),
-            (resource.RLIMIT_CPU, self.limits.cpu_seconds),
             (resource.RLIMIT_FSIZE, self.limits.file_mb * mb),
             (resource.RLIMIT_CORE, 0),
         ]
         if self._nproc:
             limits.append((resource.RLIMIT_NPROC, self._nproc))
-        for which, value in limits:
-            resource.setrlimit(which, (value, value))
+        # SIGXCPU at the soft limit says why; SIGKILL at the hard limit if it is ignored.
+        limits.append((resource.RLIMIT_CPU, self.limits.cpu_seconds, self.limits.cpu_seconds + 2))
+        for which, soft, *hard in limits:
+            _lower_limit(which, soft, hard[0] if hard else soft)
         flags = 0
         if "network" in self.features:
             flags |= CLONE_NEWNET
@@ -229,7 +265,7 @@ class Sandbox:
             attr.handled_access_net, size = 0b11, 16  # bind and connect TCP: no rule grants either
         if self._abi >= 6:
             attr.scoped, size = 0b11, 24  # abstract unix sockets and signals stay inside the sandbox
-        ruleset = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+        ruleset = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
         if ruleset < 0:
             raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
         everything = attr.handled_access_fs
@@ -248,7 +284,9 @@ class Sandbox:
             os.close(fd)
             if added != 0:
                 raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path!r}")
-        if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
+        if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
         os.close(ruleset)
 
@@ -279,7 +317,8 @@ class Sandbox:
 def _probe(feature: str) -> bool:
     """Whether a child with this one feature starts: tried for real, because containers differ."""
     scratch = Path(os.environ.get("TMPDIR", "/tmp"))
-    sandbox = Sandbox(scratch, Limits(memory_mb=1024, cpu_seconds=10, file_mb=1, max_processes=32), frozenset({feature}))
+    limits = Limits(memory_mb=1024, cpu_seconds=10, file_mb=1, max_processes=32)
+    sandbox = Sandbox(scratch, limits, frozenset({feature}))
     try:
         subprocess.run(
             [sys.executable, "-S", "-c", "pass"],

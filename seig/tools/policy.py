@@ -142,7 +142,8 @@ class _Checker:
         for alias in node.names:
             parts = alias.name.split(".")
             if parts[0] not in ALLOWED_IMPORTS:
-                self.refuse(node, f"import of '{alias.name}' is not allowed (allowed: {', '.join(sorted(ALLOWED_IMPORTS))})")
+                allowed = ", ".join(sorted(ALLOWED_IMPORTS))
+                self.refuse(node, f"import of '{alias.name}' is not allowed (allowed: {allowed})")
             elif len(parts) > 1 and alias.name not in ALLOWED_SUBMODULES:
                 self.refuse(node, f"import of '{alias.name}' is not allowed; import '{parts[0]}' instead")
 

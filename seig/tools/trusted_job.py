@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")  # no API keys or other secrets
 HANDLERS = {
     "inspect": "seig.apps.inspect",
     "simulate": "seig.apps.simulate",
@@ -50,6 +51,7 @@ def run_trusted(job: dict, *, timeout: float, on_progress: Progress | None = Non
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ},
         start_new_session=True,
     )
     lines: queue.Queue[str | None] = queue.Queue()

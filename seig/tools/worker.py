@@ -22,6 +22,7 @@ import json
 import os
 import signal
 import sys
+import sysconfig
 import time
 import traceback
 
@@ -93,6 +94,8 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Node types that run scripts or read and write files.
 FORBIDDEN_NODE_PREFIXES = ("ShaderNodeScript", "CompositorNodeOutputFile", "GeometryNodeImport", "NodeGroupImport")
 
+CURVE_RESOLUTIONS = ("resolution_u", "resolution_v", "render_resolution_u", "render_resolution_v", "bevel_resolution")
+
 LIMITS = {
     "max_resolution": 2048,
     "max_samples": 1024,
@@ -117,8 +120,9 @@ class Guard:
         self.armed = False
         self.program_code = None
         self.driver_keys: set[str] = set()
-        roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.__file__)}
-        roots.update(p for p in sys.path if p and os.path.isabs(p))
+        # Where the interpreter and bpy load from; not the whole sys.path (it may hold a project).
+        roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.abspath(__file__))}
+        roots.update(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))
         self.roots = tuple(sorted(os.path.realpath(r) + os.sep for r in roots))
 
     def install(self) -> None:
@@ -305,13 +309,14 @@ def clamp_scene(bpy) -> list[str]:
                 _clamp(mod, "steps", LIMITS["max_array_count"], label, notes)
                 _clamp(mod, "render_steps", LIMITS["max_array_count"], label, notes)
         if copies > LIMITS["max_array_count"]:
-            raise RuntimeError(f"array modifiers on '{obj.name}' would make {copies} copies; the limit is {LIMITS['max_array_count']}")
+            limit = LIMITS["max_array_count"]
+            raise RuntimeError(f"array modifiers on '{obj.name}' would make {copies} copies; the limit is {limit}")
         for system in getattr(obj, "particle_systems", []):
             settings = system.settings
             _clamp(settings, "count", LIMITS["max_particles"], obj.name, notes)
             _clamp(settings, "rendered_child_count", 10, obj.name, notes)
         if obj.type in ("CURVE", "FONT", "SURFACE"):
-            for attr in ("resolution_u", "resolution_v", "render_resolution_u", "render_resolution_v", "bevel_resolution"):
+            for attr in CURVE_RESOLUTIONS:
                 _clamp(obj.data, attr, LIMITS["max_curve_resolution"], obj.name, notes)
         if obj.type == "MESH" and obj.data is not None:
             vertices += len(obj.data.vertices) * copies * 4**levels  # an estimate of the evaluated mesh

@@ -13,6 +13,8 @@ import streamlit as st
 
 from seig.state.state import RoundRecord, SeigState
 
+ROUND_IMAGE_WIDTH = 260
+
 
 def read_program(path: str) -> str | None:
     try:
@@ -69,9 +71,9 @@ def show_round(record: RoundRecord, previous_program: str | None, target: Path) 
         st.markdown(f"**{record.stage} · round {record.round}** — {format_scores(record)} ({status})")
         left, right = st.columns(2)
         if target.exists():
-            left.image(str(target), caption="target", width="stretch")
+            left.image(str(target), caption="target", width=ROUND_IMAGE_WIDTH)
         if record.render_path and Path(record.render_path).exists():
-            right.image(record.render_path, caption=f"{record.stage} round {record.round}", width="stretch")
+            right.image(record.render_path, caption=f"{record.stage} round {record.round}", width=ROUND_IMAGE_WIDTH)
         else:
             right.info("This round produced no render.")
         if record.error:

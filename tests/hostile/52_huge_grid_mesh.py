@@ -2,4 +2,6 @@
 # policy: allow
 # runtime: vertices; the limit
 import bpy
-bpy.ops.mesh.primitive_grid_add(x_subdivisions=1800, y_subdivisions=1800)
+mesh = bpy.data.meshes.new("huge")
+mesh.vertices.add(3_100_000)
+bpy.context.scene.collection.objects.link(bpy.data.objects.new("huge", mesh))

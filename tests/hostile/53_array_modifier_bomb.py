@@ -1,6 +1,6 @@
-# attack: nested array modifiers multiplying a mesh a billion times
+# attack: nested array modifiers multiplying a mesh a billion times (evaluated inside the program)
 # policy: allow
-# runtime: copies; the limit
+# runtime: died | copies; the limit
 import bpy
 bpy.ops.mesh.primitive_cube_add()
 obj = bpy.context.object

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.cluster.vq import kmeans2
 from PIL import Image
-from skimage.color import rgb2lab
+from skimage.color import lab2rgb, rgb2lab
 from skimage.morphology import remove_small_holes
 
 from seig.models.classical.camera import GROUND, SKY
@@ -71,7 +71,10 @@ class Analysis:
     ground_lit: np.ndarray  # sRGB of lit ground
     ground_shadow: np.ndarray | None  # sRGB of ground in shadow, None when no shadow is seen
     shadow: np.ndarray  # bool mask
-    horizon_v: float | None  # pixel row of the horizon (continuous), None when not visible
+    horizon_v: float | None  # pixel row of the floor's far edge (continuous), None when not visible
+    floor_light: np.ndarray | None = None  # smooth model of lit-floor brightness (linear), for lamp estimates
+    edge_columns: np.ndarray = field(default_factory=lambda: np.empty(0))  # columns where that edge is seen
+    edge_rows: np.ndarray = field(default_factory=lambda: np.empty(0))  # and its continuous row there
     regions: list[Region] = field(default_factory=list)
 
     @property
@@ -117,6 +120,25 @@ def _horizon(sky: np.ndarray, image: np.ndarray) -> float | None:
     return float(row + 1 - np.clip(np.median(t), 0.0, 1.0))
 
 
+def _floor_edge(sky: np.ndarray, labels: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the continuous row where sky gives way to floor (not where an object rises into the sky)."""
+    h, w = sky.shape
+    if not sky[0].any():
+        return np.empty(0), np.empty(0)
+    first = np.argmin(sky, axis=0)
+    columns, rows = [], []
+    for c in range(w):
+        r = int(first[c])
+        if not sky[0, c] or r < 1 or r + 1 >= h or labels[r + 1, c] != GROUND:
+            continue
+        above, pixel, below = image[r - 1, c], image[r, c], image[r + 1, c]
+        span = below - above
+        t = float(np.clip((pixel - above) @ span / max(float(span @ span), 1e-6), 0.0, 1.0))
+        columns.append(c + 0.5)
+        rows.append(r + 1 - t)
+    return np.array(columns), np.array(rows)
+
+
 def _fit_ground_brightness(lum: np.ndarray, candidate: np.ndarray) -> np.ndarray:
     """A smooth model of lit-floor brightness (lamp falloff included); shadows fall below it.
 
@@ -141,13 +163,18 @@ def _fit_ground_brightness(lum: np.ndarray, candidate: np.ndarray) -> np.ndarray
 
 
 def _split_by_colour(mask: np.ndarray, lab: np.ndarray, edges: np.ndarray, min_area: int, depth: int = 0) -> list[np.ndarray]:
-    """Split a region in two when its pixels form two hues with a sharp edge between them (touching objects)."""
+    """Split a region in two when its pixels form two hues with a sharp edge between them (touching objects).
+
+    Hue is compared as linear-light chromaticity, which shading does not change,
+    so a sphere's lit and dark sides stay one object.
+    """
     if depth >= 3 or mask.sum() < 2 * min_area:
         return [mask]
-    features = np.concatenate([lab[mask][:, 1:], lab[mask][:, :1] * 0.35], axis=1)
+    rgb = np.clip(_lab_to_linear(lab[mask]), 0, None)
+    features = 100 * _chroma(rgb)[:, :2]
     centres, assignment = kmeans2(features, 2, seed=np.random.default_rng(0), minit="++")
     shares = np.bincount(assignment, minlength=2) / len(assignment)
-    if np.linalg.norm(centres[0][:2] - centres[1][:2]) < 15.0 or shares.min() < 0.1:
+    if np.linalg.norm(centres[0] - centres[1]) < 9.0 or shares.min() < 0.1:
         return [mask]
     first = np.zeros_like(mask)
     first[mask] = assignment == 0
@@ -161,6 +188,10 @@ def _split_by_colour(mask: np.ndarray, lab: np.ndarray, edges: np.ndarray, min_a
             if (pieces == i).sum() >= min_area:
                 parts.extend(_split_by_colour(pieces == i, lab, edges, min_area, depth + 1))
     return parts or [mask]
+
+
+def _lab_to_linear(lab: np.ndarray) -> np.ndarray:
+    return to_linear(lab2rgb(lab.reshape(-1, 1, 3)).reshape(-1, 3))
 
 
 def _edge_strength(lab: np.ndarray) -> np.ndarray:
@@ -247,6 +278,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
     regions = regions[:MAX_REGIONS]
     for k, region in enumerate(regions):
         labels[region.mask] = 2 + k
+    edge_columns, edge_rows = _floor_edge(sky, labels, image)
     lit_ground = image[lit] if lit.any() else image[below] if below.any() else image.reshape(-1, 3)
     return Analysis(
         image=image,
@@ -256,6 +288,9 @@ def analyse_image(image: np.ndarray) -> Analysis:
         ground_shadow=np.median(image[shadow & (ratio < 0.6)], axis=0) if (shadow & (ratio < 0.6)).sum() > 20 else None,
         shadow=shadow,
         horizon_v=horizon,
+        floor_light=model,
+        edge_columns=edge_columns,
+        edge_rows=edge_rows,
         regions=regions,
     )
 

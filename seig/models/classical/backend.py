@@ -19,6 +19,7 @@ from seig.models.classical.analysis import Analysis, analyse_target
 from seig.models.classical.estimate import (
     colour_name,
     estimate_colours,
+    estimate_lamp,
     estimate_light,
     fit_geometry,
     grey_boxes,
@@ -81,10 +82,13 @@ class ClassicalBackend:
             scene, done = apply_feedback(request.human_feedback, scene)
             notes.append("feedback: " + "; ".join(done) + " (no automatic search this round, so the edit stands)")
         else:
+            renderer.image(scene)  # the incoming scene is the bar: a round never returns anything worse
             scene, note = self._refine(request.stage, request.round, scene, renderer, request.target)
+            scene = search.best(renderer, scene)
             notes.append(note)
         first = renderer.first_score
-        converged = renderer.best is not None and first is not None and renderer.best[0] - first < 0.1
+        searched = renderer.used > 1
+        converged = searched and renderer.best is not None and first is not None and renderer.best[0] - first < 0.1
         state["scene"] = scene.to_dict()
         state["converged"] = bool(converged)
         if renderer.best is not None:
@@ -107,7 +111,7 @@ class ClassicalBackend:
             if round_ == 1:
                 scene, note = search.camera_search(analysis, scene)
                 return scene, note + "; shapes refitted under it"
-            return search.placement_search(scene, renderer), "nudged positions and sizes by render-and-compare"
+            return search.polish_geometry(analysis, scene, 150 * round_), "polished every silhouette fit"
         if stage == "materials":
             if round_ == 1:
                 scene = search.finish_search(scene, renderer)
@@ -117,10 +121,10 @@ class ClassicalBackend:
             if round_ == 0:
                 scene, note = search.camera_search(analysis, scene)
                 return search.colour_loop(scene, renderer, 1), note
-            return search.placement_search(scene, renderer), "refined placement, scale and rotation jointly"
+            return search.placement_search(scene, renderer, analysis), "refined placement, scale and rotation jointly"
         if stage == "lighting":
             if round_ == 0:
-                scene = search.choose_light_kind(scene, renderer)
+                scene = search.choose_light_kind(scene, renderer, estimate_lamp(analysis, scene))
                 return search.colour_loop(scene, renderer, 1), f"light set to {scene.light.kind.lower()}"
             scene = search.pattern_search(scene, renderer, search.LIGHT_MOVES, search.light_move)
             return scene, "searched light direction, strength, softness and world strength"
@@ -133,10 +137,10 @@ class ClassicalBackend:
         share = max(1, renderer.budget // 3)
         for step in (
             lambda s, r: search.colour_loop(s, r, 1),
-            lambda s, r: search.placement_search(s, r, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
+            lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
             lambda s, r: search.pattern_search(s, r, search.LIGHT_MOVES[round_ % 6 * 2 :][:2], search.light_move),
         ):
-            part = Renderer(renderer.render, renderer.target, min(share, renderer.left), dress=renderer.dress)
+            part = Renderer(renderer.render, renderer.target, min(share, renderer.left), dress=renderer.dress, seen=dict(renderer.seen))
             scene = step(scene, part)
             renderer.absorb(part)
         return scene, "refined geometry, colours and light together"

@@ -13,7 +13,6 @@ from functools import lru_cache
 
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
-from skimage.draw import polygon as fill_polygon
 
 from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, Camera, Ground, SceneObject
 
@@ -158,9 +157,25 @@ def draw_object(view: View, obj: SceneObject, out: np.ndarray, value: int, origi
     if not polygons:
         return False
     for poly in polygons:
-        rr, cc = fill_polygon(poly[:, 1] - 0.5 - origin[0], poly[:, 0] - 0.5 - origin[1], out.shape)
+        rr, cc = fill_convex(poly, out.shape, origin)
         out[rr, cc] = value
     return True
+
+
+def fill_convex(poly: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of pixels whose centres lie inside a convex polygon (pixel coordinates)."""
+    poly = poly - [origin[1], origin[0]]
+    c0, r0 = np.floor(poly.min(axis=0)).astype(int)
+    c1, r1 = np.ceil(poly.max(axis=0)).astype(int)
+    c0, r0, c1, r1 = max(c0, 0), max(r0, 0), min(c1, shape[1]), min(r1, shape[0])
+    if c1 <= c0 or r1 <= r0:
+        return np.empty(0, int), np.empty(0, int)
+    rr, cc = np.mgrid[r0:r1, c0:c1]
+    rr, cc = rr.ravel(), cc.ravel()
+    edge = np.roll(poly, -1, axis=0) - poly
+    cross = edge[:, :1] * (rr + 0.5 - poly[:, 1:2]) - edge[:, 1:2] * (cc + 0.5 - poly[:, :1])
+    inside = np.all(cross >= 0, axis=0) | np.all(cross <= 0, axis=0)
+    return rr[inside], cc[inside]
 
 
 def polygon_area(poly: np.ndarray) -> float:
@@ -186,6 +201,17 @@ def ground_polygon(view: View, ground: Ground) -> np.ndarray | None:
         return None
     uv, _ = view.project(np.array(clipped))
     return uv
+
+
+def top_edge(poly: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The smallest row at which a convex polygon covers each column (inf where it does not)."""
+    start, end = poly, np.roll(poly, -1, axis=0)
+    u0, v0, u1, v1 = start[:, :1], start[:, 1:], end[:, :1], end[:, 1:]
+    lo, hi = np.minimum(u0, u1), np.maximum(u0, u1)
+    t = (columns[None, :] - u0) / np.where(np.abs(u1 - u0) < 1e-9, 1e-9, u1 - u0)
+    v = v0 + t * (v1 - v0)
+    spans = (columns[None, :] >= lo) & (columns[None, :] <= hi)
+    return np.where(spans, v, np.inf).min(axis=0)
 
 
 def clip_to_box(poly: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray | None:
@@ -214,7 +240,7 @@ def label_map(view: View, ground: Ground, objects: list[SceneObject]) -> np.ndar
     if poly is not None:
         poly = clip_to_box(poly, -2.0, -2.0, view.width + 2.0, view.height + 2.0)
     if poly is not None:
-        rr, cc = fill_polygon(poly[:, 1] - 0.5, poly[:, 0] - 0.5, labels.shape)
+        rr, cc = fill_convex(poly, labels.shape)
         labels[rr, cc] = GROUND
     order = sorted(range(len(objects)), key=lambda i: -view.metres_per_pixel(objects[i].x, objects[i].y))
     for i in order:

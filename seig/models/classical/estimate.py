@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from seig.models.classical.analysis import Analysis, to_linear
-from seig.models.classical.camera import View
+from seig.models.classical.camera import GROUND, View
 from seig.models.classical.fit import RegionTarget, fit_ground, fit_region, initial_camera
 from seig.models.classical.scene import Light, Scene, SceneObject
 
@@ -89,6 +89,53 @@ def estimate_light(analysis: Analysis, scene: Scene) -> Light:
         ambient = float(world.mean()) if world is not None else 0.3
         light.strength = float(np.clip(math.pi * (ratio - 1) * ambient / math.sin(math.radians(light.elevation)), 0.3, 30))
     return light
+
+
+def estimate_lamp(analysis: Analysis, scene: Scene) -> Light | None:
+    """A lamp above the floor's brightest spot, as high as the brightness falloff around it says.
+
+    Under a point lamp at height h the floor's irradiance falls as (h^2 / (r^2 + h^2))^1.5
+    with distance r from the spot below it, so each floor pixel's brightness,
+    relative to the peak, gives an estimate of h.
+    """
+    if analysis.floor_light is None or not scene.objects:
+        return None
+    floor = (analysis.labels == GROUND) & ~analysis.shadow
+    if floor.sum() < 30:
+        return None
+    light = analysis.floor_light
+    peak = float(light[floor].max())
+    if peak < 1.5 * float(np.percentile(light[floor], 5)):
+        return None  # evenly lit floor: a sun, not a lamp
+    view = View(scene.camera, analysis.width, analysis.height)
+    rows, cols = np.nonzero(floor & (light >= peak * 0.999))
+    spot = view.ground_point(cols.mean() + 0.5, rows.mean() + 0.5)
+    if spot is None:
+        return None
+    heights = []
+    rows, cols = np.nonzero(floor)
+    step = max(1, rows.size // 800)
+    for v, u in zip(rows[::step], cols[::step]):
+        q = light[v, u] / peak
+        hit = view.ground_point(u + 0.5, v + 0.5)
+        if hit is None or not 0.15 < q < 0.9:
+            continue
+        r = math.hypot(hit[0] - spot[0], hit[1] - spot[1])
+        heights.append(r / math.sqrt(q ** (-2 / 3) - 1))
+    if len(heights) < 10:
+        return None
+    height = float(np.clip(np.median(heights), 0.3, 20.0))
+    cx, cy = scene.centre()
+    dx, dy = spot[0] - cx, spot[1] - cy
+    sun = scene.light.strength * math.sin(math.radians(scene.light.elevation))
+    return Light(
+        kind="POINT",
+        azimuth=math.degrees(math.atan2(dy, dx)) % 360,
+        elevation=math.degrees(math.atan2(height, math.hypot(dx, dy))),
+        distance=math.sqrt(dx * dx + dy * dy + height * height),
+        strength=4 * math.pi * height * height * sun,
+        size=0.3,
+    )
 
 
 def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:

@@ -17,8 +17,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from seig.models.classical.analysis import Analysis, Region
-from seig.models.classical.camera import GROUND, SKY, View, label_map, polygon_area, silhouette_polygons
-from skimage.draw import polygon as fill_polygon
+from seig.models.classical.camera import GROUND, SKY, View, clip_to_box, fill_convex, ground_polygon, polygon_area, silhouette_polygons, top_edge
 from seig.models.classical.scene import Camera, Ground, SceneObject
 
 SHAPE_PRIOR = {"sphere": 0.0, "cube": 0.0, "cylinder": 0.005, "cone": 0.01, "torus": 0.02}
@@ -51,7 +50,7 @@ class RegionTarget:
         inside = np.zeros(self.mask.shape, dtype=bool)
         r0, _, c0, _ = self.box
         for poly in polygons:
-            rr, cc = fill_polygon(poly[:, 1] - 0.5 - r0, poly[:, 0] - 0.5 - c0, inside.shape)
+            rr, cc = fill_convex(poly, inside.shape, (r0, c0))
             inside[rr, cc] = True
         area = polygon_area(polygons[0]) if len(polygons) == 1 else float(inside.sum())
         outside = max(area - inside.sum(), 0.0)  # silhouette spilling out of the crop is always wrong
@@ -162,34 +161,43 @@ def fit_region(view: View, target: RegionTarget, region: Region, name: str, eval
     return best, loss, {s: round(v[1], 4) for s, v in by_shape.items()}
 
 
-def sky_loss(view: View, ground: Ground, analysis: Analysis) -> float:
-    """Fraction of pixels whose sky / not-sky label disagrees with the photo."""
-    labels = label_map(view, ground, [])
-    known = analysis.labels != -1
-    return float(((labels == SKY) != (analysis.labels == SKY))[known].mean())
+def edge_loss(view: View, ground: Ground, analysis: Analysis) -> float:
+    """Mean squared distance (pixels, clipped at 4) between the floor's drawn and seen far edge."""
+    poly = ground_polygon(view, ground)
+    if poly is None:
+        return 16.0
+    poly = clip_to_box(poly, -50.0, -50.0, view.width + 50.0, view.height + 50.0)
+    if poly is None:
+        return 16.0
+    drawn = top_edge(poly, analysis.edge_columns)
+    drawn = np.where(np.isfinite(drawn), drawn, view.height + 10.0)
+    return float(np.mean(np.minimum((drawn - analysis.edge_rows) ** 2, 16.0)))
 
 
 def fit_ground(view: View, analysis: Analysis, centre: tuple[float, float], ground: Ground) -> tuple[Ground, float]:
-    """The ground square whose far edges match the visible sky/ground boundary."""
-    if not (analysis.labels == SKY).any():
-        return replace(ground, x=centre[0], y=centre[1], half_size=max(ground.half_size, 60.0)), 0.0
-    best, best_loss = ground, sky_loss(view, ground, analysis)
-    for rotation in range(0, 90, 15):
-        for half in (5.0, 10.0, 20.0, 40.0, 80.0):
-            trial = replace(ground, x=centre[0], y=centre[1], half_size=half, rotation=float(rotation))
-            loss = sky_loss(view, trial, analysis)
-            if loss < best_loss:
-                best, best_loss = trial, loss
+    """The floor square whose far edges run where the photo's sky meets its floor."""
+    if analysis.edge_columns.size < 3:
+        far = replace(ground, x=centre[0], y=centre[1], half_size=max(ground.half_size, 60.0))
+        return far, 0.0
+    starts = [ground] + [
+        replace(ground, x=centre[0], y=centre[1], half_size=half, rotation=float(rotation))
+        for rotation in range(0, 90, 15)
+        for half in (8.0, 16.0, 32.0, 64.0)
+    ]
+    starts.sort(key=lambda g: edge_loss(view, g, analysis))
+    best, best_loss = starts[0], edge_loss(view, starts[0], analysis)
 
     def loss(v: np.ndarray) -> float:
-        return sky_loss(view, replace(best, half_size=math.exp(v[0]), x=v[1], y=v[2], rotation=v[3] * 45.0), analysis)
+        return edge_loss(view, replace(best, half_size=math.exp(v[0]), x=v[1], y=v[2], rotation=v[3] * 45.0), analysis)
 
-    start = np.array([math.log(best.half_size), best.x, best.y, best.rotation / 45.0])
-    simplex = np.vstack([start] + [start + np.eye(4)[i] * s for i, s in enumerate((0.3, 2.0, 2.0, 0.3))])
-    result = minimize(loss, start, method="Nelder-Mead", options={"initial_simplex": simplex, "maxfev": 120})
-    if result.fun < best_loss:
-        v = result.x
-        best, best_loss = replace(best, half_size=math.exp(v[0]), x=v[1], y=v[2], rotation=(v[3] * 45.0) % 90.0), float(result.fun)
+    for start in starts[:3]:
+        x0 = np.array([math.log(start.half_size), start.x, start.y, start.rotation / 45.0])
+        simplex = np.vstack([x0] + [x0 + np.eye(4)[i] * s for i, s in enumerate((0.2, 1.5, 1.5, 0.25))])
+        result = minimize(loss, x0, method="Nelder-Mead", options={"initial_simplex": simplex, "maxfev": 200})
+        if result.fun < best_loss:
+            v = result.x
+            best_loss = float(result.fun)
+            best = replace(best, half_size=math.exp(v[0]), x=float(v[1]), y=float(v[2]), rotation=float(v[3] * 45.0) % 90.0)
     return best, best_loss
 
 

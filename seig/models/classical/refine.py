@@ -36,6 +36,7 @@ class Renderer:
     errors: list[str] = field(default_factory=list)
     best: tuple[float, Scene, np.ndarray] | None = None
     first_score: float | None = None
+    seen: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def left(self) -> int:
@@ -43,14 +44,18 @@ class Renderer:
 
     def image(self, scene: Scene) -> np.ndarray | None:
         """The scene rendered at loop quality, or None when out of budget or failed."""
+        program = write_program(self.dress(scene))
+        if program in self.seen:
+            return self.seen[program]
         if self.left <= 0:
             return None
         self.used += 1
-        path, error = self.render(write_program(self.dress(scene)))
+        path, error = self.render(program)
         if error or path is None:
             self.errors.append(error or "render failed")
             return None
         image = read_rgb(path)
+        self.seen[program] = image
         score = psnr(self.goal(image.shape), image)
         if self.first_score is None:
             self.first_score = score
@@ -62,6 +67,7 @@ class Renderer:
         """Count a sub-search's renders and keep its best."""
         self.used += part.used
         self.errors.extend(part.errors)
+        self.seen.update(part.seen)
         if self.first_score is None:
             self.first_score = part.first_score
         if part.best is not None and (self.best is None or part.best[0] > self.best[0]):

@@ -17,10 +17,10 @@ from seig.models.classical.analysis import Analysis
 from seig.models.classical.camera import View
 from seig.models.classical.fit import RegionTarget, fit_ground, initial_object, refine_object
 from seig.models.classical.refine import Renderer, correct_colours, local_errors
-from seig.models.classical.scene import Camera, Scene
+from seig.models.classical.scene import Camera, Light, Scene
 from seig.tools.metrics import psnr
 
-LENSES = (24.0, 30.0, 38.0, 50.0, 65.0, 85.0)
+LENSES = (28.0, 38.0, 50.0, 70.0)
 
 
 def _pitch_keeping_centre(camera: Camera, lens: float, analysis: Analysis) -> float:
@@ -45,7 +45,7 @@ def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations:
         total += loss * target.area
     refitted = replace(scene.copy(), camera=camera, objects=objects)
     refitted.ground, ground_loss = fit_ground(view, analysis, refitted.centre(), refitted.ground)
-    return refitted, total + ground_loss * analysis.labels.size
+    return refitted, total + ground_loss * max(analysis.edge_columns.size, 1)
 
 
 def camera_search(analysis: Analysis, scene: Scene) -> tuple[Scene, str]:
@@ -55,7 +55,7 @@ def camera_search(analysis: Analysis, scene: Scene) -> tuple[Scene, str]:
     best_scene, best_loss = refit_objects(analysis, scene, scene.camera)
     for lens in LENSES:
         pitch = _pitch_keeping_centre(scene.camera, lens, analysis) if analysis.horizon_v is not None else scene.camera.pitch
-        for dp in (-4.0, 0.0, 4.0):
+        for dp in (-3.0, 0.0, 3.0):
             camera = replace(scene.camera, lens=lens, pitch=float(np.clip(pitch + dp, 2.0, 85.0)))
             trial, loss = refit_objects(analysis, scene, camera, evaluations=60)
             if loss < best_loss * 0.995:
@@ -67,6 +67,22 @@ def camera_search(analysis: Analysis, scene: Scene) -> tuple[Scene, str]:
             best_scene, best_loss = trial, loss
     cam = best_scene.camera
     return best_scene, f"camera set to a {cam.lens:.0f} mm lens pitched {cam.pitch:.1f} degrees down"
+
+
+def polish_geometry(analysis: Analysis, scene: Scene, evaluations: int) -> Scene:
+    """More Nelder-Mead on every silhouette, from the current fit and from a quarter turn (boxes, rings)."""
+    scene = scene.copy()
+    view = View(scene.camera, analysis.width, analysis.height)
+    for k, obj in enumerate(scene.objects[: len(analysis.regions)]):
+        target = RegionTarget.build(analysis, k)
+        best_obj, best_loss = obj, target.loss(view, obj)
+        starts = [obj] + ([replace(obj, rotation=(obj.rotation + 45.0) % 180)] if obj.shape in ("cube", "torus") else [])
+        for start in starts:
+            fitted, loss = refine_object(view, target, start, evaluations)
+            if loss < best_loss:
+                best_obj, best_loss = fitted, loss
+        scene.objects[k] = best_obj
+    return scene
 
 
 def colour_loop(scene: Scene, renderer: Renderer, steps: int, objects: bool = True) -> Scene:
@@ -111,6 +127,9 @@ def light_move(scene: Scene, name: str, step: float) -> Scene:
         light.strength *= step
     elif name == "softness":
         light.size = float(np.clip(light.size * step, 0.05, 30.0 if light.kind == "SUN" else 5.0))
+    elif name == "distance" and light.kind != "SUN":
+        light.distance *= step
+        light.strength *= step * step  # keep the light reaching the scene about the same
     elif name == "world":
         scene.world = [float(c * step) for c in scene.world]
     return scene
@@ -119,7 +138,7 @@ def light_move(scene: Scene, name: str, step: float) -> Scene:
 LIGHT_MOVES = [
     ("azimuth", 30.0), ("azimuth", -30.0), ("elevation", 10.0), ("elevation", -10.0),
     ("strength", 1.3), ("strength", 1 / 1.3), ("softness", 3.0), ("world", 1.25), ("world", 0.8),
-    ("azimuth", 12.0), ("azimuth", -12.0), ("elevation", 5.0), ("elevation", -5.0),
+    ("distance", 1.4), ("distance", 1 / 1.4), ("azimuth", 12.0), ("azimuth", -12.0), ("elevation", 5.0), ("elevation", -5.0),
 ]
 
 
@@ -141,12 +160,19 @@ def as_kind(scene: Scene, kind: str) -> Scene:
     return scene
 
 
-def choose_light_kind(scene: Scene, renderer: Renderer) -> Scene:
-    """Render the light as a sun, a lamp and a softbox, colour-correct each once, keep the closest."""
+def choose_light_kind(scene: Scene, renderer: Renderer, lamp: Light | None) -> Scene:
+    """Render the light as a sun, a lamp and a softbox, colour-correct each once, keep the closest.
+
+    Lamps are placed where the floor's brightness falloff puts them when that was measurable.
+    """
     for kind in ("SUN", "POINT", "AREA"):
         if renderer.left < 2:
             break
         trial = as_kind(scene, kind)
+        if lamp is not None and kind != "SUN":
+            trial.light = replace(lamp, color=list(scene.light.color))
+            if kind == "AREA":
+                trial.light = replace(trial.light, kind="AREA", strength=lamp.strength / 4, size=1.5)
         image = renderer.image(trial)
         if image is not None:
             renderer.image(correct_colours(trial, image, renderer.goal(image.shape), renderer.analysis(image.shape)))
@@ -171,13 +197,24 @@ PLACEMENT_MOVES = [
 ]
 
 
-def placement_search(scene: Scene, renderer: Renderer, moves=PLACEMENT_MOVES) -> Scene:
-    """One render tries a move on every object; each object keeps it if the error around it fell."""
+def silhouette_losses(analysis: Analysis, scene: Scene) -> list[float]:
+    view = View(scene.camera, analysis.width, analysis.height)
+    count = min(len(scene.objects), len(analysis.regions))
+    return [RegionTarget.build(analysis, k).loss(view, scene.objects[k]) for k in range(count)] + [0.0] * (len(scene.objects) - count)
+
+
+def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves=PLACEMENT_MOVES) -> Scene:
+    """One render tries a move on every object; each object keeps it if the error around it fell.
+
+    A move must also keep the object's silhouette close to the photo's, so that a
+    shading error (say, a wrong light) cannot be "fixed" by shrinking an object.
+    """
     image = renderer.image(scene)
     if image is None or not scene.objects:
         return scene
     goal = renderer.goal(image.shape)
     errors = local_errors(scene, image, goal)
+    outlines = silhouette_losses(analysis, scene)
     for name, step in moves:
         if renderer.left <= 0:
             break
@@ -188,10 +225,14 @@ def placement_search(scene: Scene, renderer: Renderer, moves=PLACEMENT_MOVES) ->
         if trial_image is None:
             continue
         trial_errors = local_errors(scene, trial_image, goal)
-        better = [k for k in range(len(scene.objects)) if trial_errors[k] < errors[k] * 0.995]
+        trial_outlines = silhouette_losses(analysis, trial)
+        better = [
+            k for k in range(len(scene.objects))
+            if trial_errors[k] < errors[k] * 0.995 and trial_outlines[k] <= outlines[k] + 0.03
+        ]
         for k in better:
             scene.objects[k] = trial.objects[k]
-            errors[k] = trial_errors[k]
+            errors[k], outlines[k] = trial_errors[k], trial_outlines[k]
     if renderer.left > 0:
         renderer.image(scene)
     return best(renderer, scene)

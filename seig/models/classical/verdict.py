@@ -44,7 +44,10 @@ def _tone(seen: np.ndarray, rendered: np.ndarray) -> str:
         return "too bright"
     if b < a / 1.2:
         return "too dark"
-    return f"the wrong colour ({colour_name(rendered.mean(axis=0))} instead of {colour_name(seen.mean(axis=0))})"
+    want, got = colour_name(seen.mean(axis=0)), colour_name(rendered.mean(axis=0))
+    if want != got:
+        return f"{got} where the photo is {want}"
+    return "right in tone but different in shape or detail (edges, shadows or highlights)"
 
 
 def findings(stage: str, scene: Scene | None, target: Path, render: Path) -> list[str]:

@@ -1,0 +1,236 @@
+"""The offline backend against real renders: small targets made by hand-written Blender programs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from seig.models.base import CodeRequest, VerifyRequest
+from seig.models.classical import ClassicalBackend
+from seig.models.classical.camera import View, label_map
+from seig.models.classical.program import write_program
+from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
+from seig.state.state import RunSettings
+from seig.tools.executor import RenderSpec, shared_executor
+from seig.tools.metrics import score_images
+from seig.tools.policy import check_program
+
+SIZE = 64
+SAMPLES = 16
+
+# Written without seig's conventions: camera off to the side looking at the origin, a 40 m floor.
+TARGET_PROGRAM = """
+import bpy, math
+scene = bpy.context.scene
+
+def mat(name, color, rough=0.6, metal=0.0):
+    m = bpy.data.materials.new(name)
+    b = m.node_tree.nodes["Principled BSDF"]
+    b.inputs["Base Color"].default_value = (*color, 1.0)
+    b.inputs["Roughness"].default_value = rough
+    b.inputs["Metallic"].default_value = metal
+    return m
+
+bg = scene.world.node_tree.nodes["Background"]
+bg.inputs["Color"].default_value = (0.35, 0.45, 0.6, 1.0)
+bg.inputs["Strength"].default_value = 0.6
+bpy.ops.mesh.primitive_plane_add(size=40.0)
+bpy.context.active_object.data.materials.append(mat("floor", (0.35, 0.33, 0.3)))
+bpy.ops.mesh.primitive_uv_sphere_add(radius=0.6, location=(-0.9, 0.2, 0.6), segments=48, ring_count=24)
+bpy.context.active_object.data.shade_smooth()
+bpy.context.active_object.data.materials.append(mat("red", (0.8, 0.05, 0.04)))
+bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.9, -0.1, 0.45), scale=(0.9, 0.9, 0.9), rotation=(0, 0, 0.5))
+bpy.context.active_object.data.materials.append(mat("blue", (0.05, 0.15, 0.75)))
+sun = bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN"))
+scene.collection.objects.link(sun)
+sun.rotation_euler = (0.7, 0.2, 0.9)
+sun.data.energy = 3.0
+cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+scene.collection.objects.link(cam)
+cam.location = (0.0, -7.0, 3.2)
+cam.rotation_euler = (math.radians(68), 0.0, 0.0)
+cam.data.lens = 40
+scene.camera = cam
+"""
+
+
+@pytest.fixture(scope="module")
+def executor():
+    return shared_executor()
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory, executor) -> Path:
+    path = tmp_path_factory.mktemp("target") / "target.png"
+    result = executor.run(TARGET_PROGRAM, render=RenderSpec(SIZE, SIZE, samples=SAMPLES), render_out=path)
+    assert result.ok, result.error
+    return path
+
+
+@pytest.fixture(scope="module")
+def planned(target):
+    backend = ClassicalBackend(renders_per_round=6)
+    return backend, backend.plan(target, RunSettings())
+
+
+def make_render(executor, out_dir: Path, size=(SIZE, SIZE)):
+    counter = {"n": 0}
+
+    def render(program: str):
+        counter["n"] += 1
+        path = out_dir / f"candidate_{counter['n']}.png"
+        result = executor.run(program, render=RenderSpec(*size, samples=SAMPLES), render_out=path)
+        return (path if result.ok else None), result.error
+
+    return render
+
+
+def request(target, planned_result, stage, round_, state, tmp_path, render=None, feedback=None, program=""):
+    return CodeRequest(
+        stage=stage,
+        round=round_,
+        budget=3,
+        target=target,
+        plan=planned_result.plan,
+        program=program,
+        todo=[],
+        error=None,
+        human_feedback=feedback,
+        last_render=None,
+        backend_state=state,
+        settings=RunSettings(),
+        run_dir=tmp_path,
+        render=render,
+    )
+
+
+def render_program(executor, program: str, path: Path, size=(SIZE, SIZE)) -> Path:
+    result = executor.run(program, render=RenderSpec(*size, samples=SAMPLES), render_out=path)
+    assert result.ok, result.error
+    return path
+
+
+def test_analytic_silhouettes_match_blender(executor, tmp_path):
+    """The fitter's camera model must agree with what Cycles draws, or every fit is biased."""
+    scene = Scene(camera=Camera(pitch=20.0, lens=35.0), ground=Ground(color=[0.0, 0.0, 0.0]), world=[0.0, 0.0, 0.0])
+    scene.light.strength = 0.0
+    scene.objects = [
+        SceneObject("a", "cube", x=-1.2, y=0.5, sx=0.5, sy=0.3, sz=0.6, rotation=30),
+        SceneObject("b", "sphere", x=0.8, y=0.0, sx=0.6),
+        SceneObject("c", "cone", x=0.2, y=2.5, sx=0.5, sz=0.8),
+    ]
+    program = write_program(scene).replace(
+        'bsdf.inputs["Metallic"].default_value = metallic',
+        'bsdf.inputs["Metallic"].default_value = metallic\n    bsdf.inputs["Emission Color"].default_value = (1.0, 1.0, 1.0, 1.0)\n'
+        '    bsdf.inputs["Emission Strength"].default_value = 1.0 if name != "Ground" else 0.0',
+    )
+    image = np.asarray(Image.open(render_program(executor, program, tmp_path / "id.png"))).mean(axis=2) / 255
+    drawn = label_map(View(scene.camera, SIZE, SIZE), scene.ground, scene.objects) >= 2
+    seen = image > 0.5
+    assert (drawn & seen).sum() / (drawn | seen).sum() > 0.85
+
+
+def test_plan_finds_objects_colours_and_places(planned):
+    _, result = planned
+    objects = result.backend_state["scene"]["objects"]
+    assert len(objects) == 2, result.plan.summary
+    names = sorted(o.name for o in result.plan.objects)
+    assert any(n.startswith("red_") for n in names) and any(n.startswith("blue_") for n in names), names
+    red = next(o for o in objects if o["name"].startswith("red_"))
+    blue = next(o for o in objects if o["name"].startswith("blue_"))
+    assert red["x"] < blue["x"], "the red object stands left of the blue one"
+    assert red["color"][0] > 2 * max(red["color"][1:]) and blue["color"][2] > 2 * max(blue["color"][:2])
+    assert red["shape"] == "sphere"
+    assert result.plan.camera and result.plan.lighting and result.plan.background
+
+
+def test_program_is_readable_and_allowed(planned, target, tmp_path, executor):
+    backend, result = planned
+    code = backend.write_code(request(target, result, "materials", 0, result.backend_state, tmp_path))
+    assert check_program(code.program) == []
+    for name in ("def make_material", '"Ground"', '"Camera"', "red_sphere"):
+        assert name in code.program
+    run = executor.run(code.program)
+    assert run.ok, run.error
+    assert {"Ground", "Camera", "red_sphere"} <= {o["name"] for o in run.scene["objects"]}
+
+
+def test_rounds_improve_psnr(planned, target, tmp_path, executor):
+    """Scaffold grey boxes, then a materials round with renders: the picture gets closer to the photo."""
+    backend, result = planned
+    render = make_render(executor, tmp_path)
+    scaffold = backend.write_code(request(target, result, "scaffold", 0, result.backend_state, tmp_path))
+    before = score_images(target, render_program(executor, scaffold.program, tmp_path / "scaffold.png"))
+    materials = backend.write_code(request(target, result, "materials", 0, scaffold.backend_state, tmp_path, render=render, program=scaffold.program))
+    after = score_images(target, render_program(executor, materials.program, tmp_path / "materials.png"))
+    assert 0 < materials.renders <= 6
+    assert after.psnr > before.psnr + 1.0, (before, after)
+    again = backend.write_code(request(target, result, "lighting", 1, materials.backend_state, tmp_path, render=render, program=materials.program))
+    last = score_images(target, render_program(executor, again.program, tmp_path / "lighting.png"))
+    assert last.psnr >= after.psnr - 0.05, "a round never returns a scene worse than the one it was given"
+
+
+def test_monolithic_round_stays_in_budget(planned, target, tmp_path, executor):
+    backend, result = planned
+    render = make_render(executor, tmp_path)
+    code = backend.write_code(request(target, result, "all", 1, result.backend_state, tmp_path, render=render))
+    assert 0 < code.renders <= backend.renders_per_round
+    assert executor.run(code.program).ok
+
+
+def test_verify_names_regions_and_colours(planned, target, tmp_path, executor):
+    backend, result = planned
+    scaffold = backend.write_code(request(target, result, "scaffold", 0, result.backend_state, tmp_path))
+    render = render_program(executor, scaffold.program, tmp_path / "r.png")
+    scores = score_images(target, render)
+    verdict = backend.verify(
+        VerifyRequest(stage="materials", round=0, budget=3, target=target, render=render, error=None, scores=scores,
+                      best_scores=None, plan=result.plan, backend_state=result.backend_state, settings=RunSettings())
+    ).verdict
+    assert 0.0 <= verdict.score <= 1.0
+    assert not verdict.passed
+    text = " ".join(verdict.todo)
+    assert "region" in text and any(w in text for w in ("left", "right", "centre", "top", "bottom"))
+    assert "red_sphere" in text or "blue_" in text
+
+
+def test_verify_fails_on_error(planned, target):
+    backend, result = planned
+    verdict = backend.verify(
+        VerifyRequest(stage="geometry", round=1, budget=5, target=target, render=None, error="NameError: name 'cube' is not defined",
+                      scores=None, best_scores=None, plan=result.plan, backend_state=result.backend_state, settings=RunSettings())
+    ).verdict
+    assert not verdict.passed and verdict.score == 0.0
+    assert "NameError" in verdict.todo[0]
+
+
+def test_feedback_is_acted_on(planned, target, tmp_path):
+    backend, result = planned
+    code = backend.write_code(request(target, result, "lighting", 0, result.backend_state, tmp_path, feedback="brighter please, and make the red sphere bigger"))
+    before, after = result.backend_state["scene"], code.backend_state["scene"]
+    assert after["light"]["strength"] > before["light"]["strength"]
+    red_before = next(o for o in before["objects"] if o["name"].startswith("red_"))
+    red_after = next(o for o in after["objects"] if o["name"] == red_before["name"])
+    blue_before = next(o for o in before["objects"] if o["name"].startswith("blue_"))
+    blue_after = next(o for o in after["objects"] if o["name"] == blue_before["name"])
+    assert red_after["sx"] > red_before["sx"] and blue_after["sx"] == blue_before["sx"]
+    assert "light strength" in code.notes and "scaled up" in code.notes
+
+
+@pytest.mark.parametrize("sample", ["astronaut", "coffee"])
+def test_real_photo_gives_a_runnable_scene(sample, tmp_path, executor):
+    from skimage import data
+
+    photo = tmp_path / f"{sample}.png"
+    Image.fromarray(getattr(data, sample)()).resize((64, 64 * getattr(data, sample)().shape[0] // getattr(data, sample)().shape[1])).save(photo)
+    backend = ClassicalBackend(renders_per_round=2)
+    result = backend.plan(photo, RunSettings())
+    assert result.plan.summary
+    code = backend.write_code(request(photo, result, "materials", 0, result.backend_state, tmp_path, render=make_render(executor, tmp_path, (32, 32))))
+    assert code.renders <= 2
+    assert len(code.backend_state["scene"]["objects"]) <= 12
+    run = executor.run(code.program, render=RenderSpec(32, 32, samples=4), render_out=tmp_path / "photo.png")
+    assert run.ok, run.error
