@@ -26,10 +26,17 @@ class Context:
     job_timeout: float = field(default_factory=lambda: float(_env("SEIG_JOB_TIMEOUT", "180")))
     memory_mb: int = field(default_factory=lambda: int(_env("SEIG_WORKER_MEMORY_MB", "6144")))
     lpips_weights: str | None = field(default_factory=lambda: _env("SEIG_LPIPS_WEIGHTS"))
+    # OS isolation of the worker (namespaces, Landlock, cgroup); SEIG_ISOLATE=0 turns it off where unsupported.
+    isolate: bool = field(default_factory=lambda: _env("SEIG_ISOLATE", "1") != "0")
     model_retries: int = 2
     api_key: str | None = None
     # A chat model object to use instead of building one from settings.model (tests inject fakes).
     chat_model: Any = None
 
     def executor_options(self) -> dict:
-        return {"blender_binary": self.blender_binary, "timeout": self.job_timeout, "memory_mb": self.memory_mb}
+        return {
+            "blender_binary": self.blender_binary,
+            "timeout": self.job_timeout,
+            "memory_mb": self.memory_mb,
+            "isolate": self.isolate,
+        }

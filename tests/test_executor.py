@@ -177,6 +177,8 @@ def test_hostile_program_is_contained(path, executor, world, tmp_path):
     if fields["policy"] == "refuse":
         refused = executor.run(code, workdir=tmp_path)
         assert refused.refused and not refused.ok and "line" in refused.error
+        if not {"filesystem", "landlock"} & executor.features:
+            pytest.skip("no OS filesystem isolation on this machine: only the policy stands (see SECURITY.md)")
         result = run_unchecked(executor, code, tmp_path, timeout)
     else:
         assert check_program(code) == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -79,6 +81,13 @@ def wait_until_idle(at: AppTest, thread_id: str, timeout: float = 240) -> AppTes
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def control(at: AppTest, kind: str, label: str):
+    """The one widget of a kind with this label (approval keys carry the question, so find them by label)."""
+    found = [w for w in getattr(at, kind) if w.label == label]
+    assert len(found) == 1, f"expected one {kind} '{label}', found {len(found)}: {texts(at)}"
+    return found[0]
 
 
 def state_of(thread_id: str):
@@ -157,6 +166,21 @@ def test_provider_error_shows_in_chat_and_the_run_stays_resumable(db):
     assert runs.list_runs(Context())[0].status == "stopped"
 
 
+def test_seig_ui_refuses_a_busy_port_and_a_directory_as_database(tmp_path):
+    seig = Path(sys.executable).with_name("seig")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([str(seig), "ui", "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run(
+        [str(seig), "ui", "--port", str(free_port()), "--db", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "is a directory" in result.stderr and "Traceback" not in result.stderr
+
+
 # ---- real runs with the offline backend ----
 
 
@@ -187,28 +211,35 @@ def test_approval_revise_redo_and_approve(db):
     for label in ("Approve", "Redo stage", "Revise"):
         assert label in {b.label for b in at.button}, f"{label} control missing"
     assert "scaffold stage is ready for review" in texts(at)
+    stale_tab = open_app(run=thread_id)  # a second tab showing the same question
 
-    at.button(key=f"revise-{thread_id}").click().run()
+    control(at, "button", "Revise").click().run()
     assert any("Write what to change" in w.value for w in at.warning)
     assert len(state_of(thread_id).history) == 1
 
-    at.text_area(key=f"comment-{thread_id}").set_value("make the red ball larger")
-    at.button(key=f"revise-{thread_id}").click().run()
+    control(at, "text_area", "What should the coder change?").set_value("make the red ball larger")
+    control(at, "button", "Revise").click().run()
     wait_until_idle(at, thread_id)
     history = state_of(thread_id).history
     assert [r.stage for r in history] == ["scaffold", "scaffold"]
     assert "human: make the red ball larger" in history[1].feedback
     assert "human: make the red ball larger" in texts(at)
 
-    at.button(key=f"redo-{thread_id}").click().run()
+    # The second tab's Approve answered the first question; it must not answer the new one.
+    control(stale_tab, "button", "Approve").click().run()
+    wait_until_idle(stale_tab, thread_id)
+    assert len(state_of(thread_id).history) == 2 and runs.list_runs(Context())[0].status == "waiting"
+    assert "human: make the red ball larger" in texts(stale_tab)
+
+    control(at, "button", "Redo stage").click().run()
     wait_until_idle(at, thread_id)
     assert [r.stage for r in state_of(thread_id).history] == ["scaffold"] * 3
     assert "scaffold stage is ready for review" in texts(at)
 
-    at.button(key=f"approve-{thread_id}").click().run()
+    control(at, "button", "Approve").click().run()
     wait_until_idle(at, thread_id)
     assert "geometry stage is ready for review" in texts(at)
-    at.button(key=f"approve-{thread_id}").click().run()
+    control(at, "button", "Approve").click().run()
     wait_until_idle(at, thread_id)
     assert state_of(thread_id).status == "done"
     assert "Done." in texts(at)
@@ -227,13 +258,17 @@ def test_reopened_tab_resumes_and_two_tabs_do_not_interfere(db):
     second_tab = open_app(run=paused)
     assert "This run is paused at its last checkpoint." in texts(second_tab)
     second_tab.button(key=f"continue-{paused}").click().run()
+    # A third tab opened mid-run follows the same background job instead of starting another.
+    watcher = open_app(run=paused)
+    assert watcher.get("progress"), "a tab opened mid-run shows no live progress"
+    assert "Continue" not in {b.label for b in watcher.button}
 
     # Closing the first tab and opening the run again: the approval question comes back from the checkpoint.
     reopened = open_app(run=waiting)
     assert "scaffold · round 1" in texts(reopened)
-    assert reopened.button(key=f"approve-{waiting}").label == "Approve"
+    approve = control(reopened, "button", "Approve")
     assert second_tab.query_params["run"] == paused and reopened.query_params["run"] == waiting
-    reopened.button(key=f"approve-{waiting}").click().run()
+    approve.click().run()
 
     wait_until_idle(second_tab, paused)
     wait_until_idle(reopened, waiting)
@@ -277,3 +312,18 @@ def test_fork_a_checkpoint_with_another_budget(db):
     assert Path(fork.outputs["scene.py"]).is_file()
     assert [(c.checkpoint_id, c.step) for c in runs.run_history(original, Context())] == before
     assert len(state_of(original).history) == 1
+
+
+@pytest.mark.slow
+def test_relight_a_finished_run_from_the_apps_tab(db):
+    settings = RunSettings(budgets={"scaffold": 1}, **TINY)
+    thread_id = runs.start_run(io_photo(db.parent), db.parent / "lit", settings, Context())
+    list(runs.stream_run(thread_id, Context()))
+    at = open_app(run=thread_id)
+    at.radio(key=f"app-{db.parent / 'lit'}").set_value("Relight").run()
+    at.selectbox(key=f"relight-preset-{db.parent / 'lit'}").set_value("studio")
+    at.button(key=f"relight-go-{db.parent / 'lit'}").click().run(timeout=180)
+    assert not at.exception and not at.error, texts(at)
+    assert "relit_studio" in {caption for img in at.image for caption in img.captions}
+    assert (db.parent / "lit" / "relit_studio.png").is_file()
+    assert "Download relit_studio.py" in {d.label for d in at.download_button}

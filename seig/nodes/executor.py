@@ -16,8 +16,6 @@ def execute(state: SeigState, runtime: Runtime[Context]) -> dict:
     emit(node="executor", stage=state.stage, round=state.round + 1, message="running the program in Blender")
     blend = Path(pending.program_path).with_suffix(".blend")
     result = executor_for(runtime.context).run(pending.program, workdir=Path(state.run_dir), blend_out=blend)
-    if result.crashed:  # a dead worker is not the program's fault: one more try on a fresh worker
-        result = executor_for(runtime.context).run(pending.program, workdir=Path(state.run_dir), blend_out=blend)
     timings = {**pending.timings, "execute": result.seconds}
     return {
         "pending": pending.model_copy(

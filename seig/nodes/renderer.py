@@ -15,10 +15,7 @@ def render(state: SeigState, runtime: Runtime[Context]) -> dict:
     pending = state.pending
     emit(node="renderer", stage=state.stage, round=state.round + 1, message="rendering")
     out = Path(pending.program_path).with_suffix(".png")
-    executor = executor_for(runtime.context)
-    result = executor.render(Path(pending.blend_path), out, loop_render_spec(state))
-    if result.crashed:
-        result = executor.render(Path(pending.blend_path), out, loop_render_spec(state))
+    result = executor_for(runtime.context).render(Path(pending.blend_path), out, loop_render_spec(state))
     timings = {**pending.timings, "render": result.seconds}
     return {
         "pending": pending.model_copy(

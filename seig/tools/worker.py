@@ -447,7 +447,10 @@ def run_job(bpy, job: dict) -> dict:
     except BaseException as exc:  # the program's failure is data for the coder
         return {"ok": False, "error": program_error(exc, code), "run_seconds": time.perf_counter() - start}
     result["run_seconds"] = time.perf_counter() - start
+    bpy.context.view_layer.update()  # dimensions and world matrices reflect the program's last changes
     result["scene"] = scene_summary(bpy)
+    if job.get("render"):
+        configure_render(bpy, job["render"])  # so the saved .blend opens with the settings it was rendered with
     if job.get("blend_out"):
         bpy.ops.wm.save_as_mainfile(filepath=job["blend_out"], copy=True, compress=True)
         _written(job["blend_out"], ".blend file")

@@ -21,6 +21,7 @@ from seig.ui.fork import show_fork
 from seig.ui.inputs import missing_key
 
 POLL_SECONDS = 1.0
+FINAL_WIDTH = 384
 
 
 @dataclass
@@ -90,7 +91,7 @@ def _live_chat(thread_id: str, was_live: bool) -> None:
             st.success("Done. The final render, the comparison and the downloads are in the Results tab.")
             final = view.state.outputs.get("comparison.png")
             if final and Path(final).exists():
-                st.image(final, caption="target · final render · difference", width="stretch")
+                st.image(final, caption="target · final render · difference")
 
 
 def show_progress(job: jobs.Job, state: SeigState) -> None:
@@ -131,6 +132,8 @@ def _go(thread_id: str, resume: dict | None = None) -> None:
 
 def show_approval(thread_id: str, view: RunView) -> None:
     question = view.question or {}
+    # Keys name the question, so a click on a question another tab already answered matches nothing.
+    asked = f"{thread_id}-{question.get('stage')}-{len(view.state.history)}"
     with st.chat_message("assistant"):
         stage = question.get("stage", view.state.stage)
         scores = question.get("scores") or {}
@@ -141,13 +144,13 @@ def show_approval(thread_id: str, view: RunView) -> None:
             st.image(render, caption=f"best {stage} render", width=240)
         if not _key_field(thread_id, view.state):
             return
-        approve_col, redo_col = st.columns(2)
-        if approve_col.button("Approve", type="primary", key=f"approve-{thread_id}"):
+        approve_col, redo_col, _ = st.columns([1, 1, 4])
+        if approve_col.button("Approve", type="primary", key=f"approve-{asked}"):
             _go(thread_id, {"action": "approve", "comment": ""})
-        if redo_col.button("Redo stage", key=f"redo-{thread_id}"):
+        if redo_col.button("Redo stage", key=f"redo-{asked}"):
             _go(thread_id, {"action": "redo", "comment": ""})
-        comment = st.text_area("What should the coder change?", key=f"comment-{thread_id}")
-        if st.button("Revise", key=f"revise-{thread_id}"):
+        comment = st.text_area("What should the coder change?", key=f"comment-{asked}")
+        if st.button("Revise", key=f"revise-{asked}"):
             if comment.strip():
                 _go(thread_id, {"action": "revise", "comment": comment.strip()})
             st.warning("Write what to change before asking for a revision.")
@@ -165,10 +168,10 @@ def show_results(state: SeigState) -> None:
     if not outputs:
         st.info("The final render, the comparison and the downloads appear here when the run finishes.")
         return
-    images = [(name, outputs.get(name)) for name in ("final.png", "comparison.png", "stages.png")]
-    for name, path in images:
+    for name, width in (("final.png", FINAL_WIDTH), ("comparison.png", "content"), ("stages.png", "content")):
+        path = outputs.get(name)
         if path and Path(path).exists():
-            st.image(path, caption=name, width="stretch" if name != "final.png" else "content")
+            st.image(path, caption=name, width=width)
     columns = st.columns(3)
     for column, (name, mime) in zip(
         columns, [("scene.py", "text/x-python"), ("scene.blend", "application/octet-stream"), ("report.json", "application/json")]

@@ -2,4 +2,4 @@
 # policy: refuse
 # runtime: ImportError
 import socket
-socket.create_connection(("127.0.0.1", @PORT@))
+socket.create_connection(("127.0.0.1", int("@PORT@")))

@@ -3,4 +3,4 @@
 # runtime: SandboxViolation
 import bpy
 imp = bpy.path.abspath.__globals__["__builtins__"]["__import__"]
-imp("socket").create_connection(("127.0.0.1", @PORT@), timeout=2)
+imp("socket").create_connection(("127.0.0.1", int("@PORT@")), timeout=2)

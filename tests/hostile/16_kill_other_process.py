@@ -3,4 +3,4 @@
 # runtime: SandboxViolation
 import bpy
 os = bpy.path.abspath.__globals__["__builtins__"]["__import__"]("os")
-os.kill(@VICTIM@, 9)
+os.kill(int("@VICTIM@"), 9)

@@ -59,6 +59,7 @@ class ClassicalBackend:
         scene = Scene(camera=initial_camera(analysis))
         scene, reports = fit_geometry(analysis, scene, self.fit_evaluations)
         scene.light = estimate_light(analysis, scene)
+        scene.light = estimate_lamp(analysis, scene) or scene.light
         scene = estimate_colours(analysis, scene)
         return scene, reports, analysis
 
@@ -108,10 +109,7 @@ class ClassicalBackend:
         if stage == "geometry":
             if round_ == 0:
                 return scene, "shape classes, sizes and places from silhouette fitting"
-            if round_ == 1:
-                scene, note = search.camera_search(analysis, scene)
-                return scene, note + "; shapes refitted under it"
-            return search.polish_geometry(analysis, scene, 150 * round_), "polished every silhouette fit"
+            return search.polish_geometry(analysis, scene, 100 + 60 * round_), "polished every silhouette fit"
         if stage == "materials":
             if round_ == 1:
                 scene = search.finish_search(scene, renderer)

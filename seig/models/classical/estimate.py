@@ -138,6 +138,15 @@ def estimate_lamp(analysis: Analysis, scene: Scene) -> Light | None:
     )
 
 
+def direct_light(light: Light) -> float:
+    """Irradiance (W/m2) the light gives the floor at the scene centre."""
+    lift = math.sin(math.radians(light.elevation))
+    if light.kind == "SUN":
+        return light.strength * lift
+    per_steradian = light.strength / (4 * math.pi if light.kind == "POINT" else math.pi)
+    return per_steradian * lift / max(light.distance, 0.1) ** 2
+
+
 def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:
     """Albedos from observed colours divided by the estimated light reaching them."""
     scene = scene.copy()
@@ -149,8 +158,7 @@ def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:
         scene.world = [float(c) for c in to_linear(analysis.ground_shadow) * 0.9]
     else:
         scene.world = [float(c) for c in lit_floor * 0.4]
-    sun = light.strength * math.sin(math.radians(light.elevation)) / math.pi
-    irradiance = np.array(scene.world) + sun
+    irradiance = np.array(scene.world) + direct_light(light) / math.pi
     scene.ground.color = [float(c) for c in np.clip(lit_floor / np.maximum(irradiance, 1e-3), 0.02, 0.95)]
     for obj, region in zip(scene.objects, analysis.regions):
         albedo = to_linear(region.lit_color) / np.maximum(irradiance * 0.9, 1e-3)

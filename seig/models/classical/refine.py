@@ -42,11 +42,18 @@ class Renderer:
     def left(self) -> int:
         return 0 if self.render is None else self.budget - self.used
 
-    def image(self, scene: Scene) -> np.ndarray | None:
-        """The scene rendered at loop quality, or None when out of budget or failed."""
+    def image(self, scene: Scene, candidate: bool = True) -> np.ndarray | None:
+        """The scene rendered at loop quality, or None when out of budget or failed.
+
+        Only candidates may become the round's best; probes (a move tried on every
+        object at once, to be kept object by object) may not.
+        """
         program = write_program(self.dress(scene))
         if program in self.seen:
-            return self.seen[program]
+            image = self.seen[program]
+            if candidate:
+                self._consider(scene, image)
+            return image
         if self.left <= 0:
             return None
         self.used += 1
@@ -56,12 +63,16 @@ class Renderer:
             return None
         image = read_rgb(path)
         self.seen[program] = image
-        score = psnr(self.goal(image.shape), image)
         if self.first_score is None:
-            self.first_score = score
+            self.first_score = psnr(self.goal(image.shape), image)
+        if candidate:
+            self._consider(scene, image)
+        return image
+
+    def _consider(self, scene: Scene, image: np.ndarray) -> None:
+        score = psnr(self.goal(image.shape), image)
         if self.best is None or score > self.best[0]:
             self.best = (score, scene.copy(), image)
-        return image
 
     def absorb(self, part: "Renderer") -> None:
         """Count a sub-search's renders and keep its best."""

@@ -216,12 +216,12 @@ def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves
     errors = local_errors(scene, image, goal)
     outlines = silhouette_losses(analysis, scene)
     for name, step in moves:
-        if renderer.left <= 0:
+        if renderer.left <= 1:  # keep one render to check the merged result
             break
         trial = scene.copy()
         for k in range(len(scene.objects)):
             object_move(trial, k, name, step)
-        trial_image = renderer.image(trial)
+        trial_image = renderer.image(trial, candidate=False)
         if trial_image is None:
             continue
         trial_errors = local_errors(scene, trial_image, goal)
