@@ -109,6 +109,17 @@ def test_masks_show_each_object_where_its_parameters_put_it(tmp_path):
             assert set(np.unique(mask)) == {0, 1}
 
 
+def _turned_and_shifted(truth: dict, angle: float, shift: tuple[float, float]) -> dict:
+    """The whole scene (objects, lights, camera) turned about the vertical axis and moved: the same photo."""
+    moved = copy.deepcopy(truth)
+    c, s = math.cos(angle), math.sin(angle)
+    for thing in moved["objects"] + moved["lights"] + [moved["camera"]]:
+        x, y, z = thing["location"]
+        thing["location"] = [c * x - s * y + shift[0], s * x + c * y + shift[1], z]
+        thing["rotation"][2] += angle
+    return moved
+
+
 def test_a_perfect_reconstruction_scores_perfectly_and_a_wrong_one_does_not(tmp_path):
     case = generate_scene(11, tmp_path / "scene", resolution=48, samples=8, kinds=("cube", "sphere", "cone"), objects=4)
     perfect = score_program(case, case.program, tmp_path / "perfect")
@@ -117,7 +128,7 @@ def test_a_perfect_reconstruction_scores_perfectly_and_a_wrong_one_does_not(tmp_
     assert perfect.iou == 1.0
     assert perfect.objects_found == perfect.objects_true == 4 and perfect.count_error == 0
     assert perfect.position_error < 1e-6 and perfect.size_error < 1e-6 and perfect.color_error < 1e-6
-    assert perfect.camera_position_error < 1e-6 and perfect.camera_rotation_error < 1e-3
+    assert perfect.camera_height_error < 1e-6 and perfect.camera_tilt_error < 1e-3 and perfect.camera_lens_error == 0
 
     wrong = copy.deepcopy(case.truth)
     dropped = wrong["objects"].pop()
@@ -132,6 +143,10 @@ def test_a_perfect_reconstruction_scores_perfectly_and_a_wrong_one_does_not(tmp_
     assert dropped["name"] not in {m["truth"] for m in worse.matches}
     assert worse.position_error > 0.1 and worse.color_error > 0.1
     assert worse.camera_lens_error == pytest.approx(case.truth["camera"]["lens"] * 0.15, abs=0.01)
+
+    moved = score_program(case, write_program(_turned_and_shifted(case.truth, 0.7, (1.5, -2.0))), tmp_path / "moved")
+    assert moved.psnr > 35 and moved.iou > 0.97, "the same scene about another origin looks the same"
+    assert moved.position_error < 0.01 and moved.camera_height_error < 0.01 and moved.camera_tilt_error < 0.1
 
     broken = score_program(case, "import bpy\nraise ValueError('no scene')\n", tmp_path / "broken")
     assert broken.psnr is None and "no scene" in broken.error
@@ -202,7 +217,7 @@ def test_runner_reconstructs_scores_and_reports_through_the_engine(tmp_path, mon
     assert [(r["mode"], r["error"]) for r in result.rows] == [("staged", None), ("monolithic", None)]
     for row in result.rows:
         assert row["psnr"] >= 50 and row["iou"] == 1.0 and row["objects_found"] == row["objects_true"]
-        assert row["position_error"] < 1e-6 and row["camera_rotation_error"] < 1e-3
+        assert row["position_error"] < 1e-6 and row["camera_tilt_error"] < 1e-3
     assert len(lines) == 2 and "scene_1001 staged" in lines[0]
     assert result.curves["staged"] and result.curves["monolithic"]
     assert [r["mode"] for r in csv.DictReader(result.csv_path.open())] == ["staged", "monolithic"]

@@ -18,6 +18,7 @@ from seig import runs
 from seig.context import Context
 from seig.state.state import STAGES, RunSettings
 from seig.ui import jobs
+from seig.ui.inputs import example_images
 
 APP = Path(seig.ui.__file__).parent / "app.py"
 TINY = dict(loop_resolution=32, loop_samples=2, final_resolution=40, final_samples=2)
@@ -142,6 +143,27 @@ def test_missing_photo_key_url_and_budget_are_explained(db, monkeypatch):
     assert any("at least one stage a budget" in e.value for e in at.error), texts(at)
     assert not at.exception
     assert runs.list_runs(Context()) == []
+
+
+def test_shipped_examples_are_offered_and_previewed(db):
+    examples = example_images()
+    if not examples:
+        pytest.skip("no examples/*.png in this checkout")
+    at = open_app()
+    picker = at.selectbox(key="new-example")
+    assert {path.name for path in examples} <= set(picker.options)
+    picker.set_value(examples[0].name).run()
+    assert not at.exception
+    assert examples[0].name in {caption for img in at.image for caption in img.captions}
+
+
+def test_a_file_that_is_not_a_database_is_explained(tmp_path, monkeypatch):
+    not_a_database = tmp_path / "notes.sqlite"
+    not_a_database.write_text("shopping list: eggs, milk\n" * 100)
+    monkeypatch.setenv("SEIG_DB", str(not_a_database))
+    at = open_app()
+    assert not at.exception
+    assert any("Cannot open the run database" in e.value for e in at.error), texts(at)
 
 
 def test_unknown_run_in_the_url_is_explained(db):

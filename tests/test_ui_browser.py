@@ -138,6 +138,9 @@ def test_upload_run_approve_and_download(studio, photo, tmp_path):
                 set_number(page, label, value)
             page.screenshot(path=str(shots / "1-new-run.png"), full_page=True)
             page.get_by_role("button", name="Start run").click()
+            progress = page.locator('[data-testid="stProgress"]')
+            expect(progress).to_contain_text("scaffold", timeout=60_000)  # the live line while Blender works
+            page.screenshot(path=str(shots / "2-progress.png"), full_page=True)
 
             wait_for_text_or_error(page, "stage is ready for review")
             loaded_image(page, "scaffold round 1")
@@ -146,7 +149,7 @@ def test_upload_run_approve_and_download(studio, photo, tmp_path):
                 expect(page.get_by_role("button", name=name, exact=True)).to_be_enabled()
             expect(page.get_by_label("What should the coder change?")).to_be_editable()
             assert "run=" in page.url, "the run is not in the URL, so a reopened tab could not find it"
-            page.screenshot(path=str(shots / "2-approval.png"), full_page=True)
+            page.screenshot(path=str(shots / "3-approval.png"), full_page=True)
 
             page.get_by_role("button", name="Approve", exact=True).click()
             wait_for_text_or_error(page, "Done. The final render")
@@ -157,9 +160,9 @@ def test_upload_run_approve_and_download(studio, photo, tmp_path):
             with page.expect_download() as download:
                 page.get_by_role("button", name="Download scene.py").click()
             assert "import bpy" in Path(download.value.path()).read_text()
-            page.screenshot(path=str(shots / "3-results.png"), full_page=True)
+            page.screenshot(path=str(shots / "4-results.png"), full_page=True)
         finally:
             browser.close()
     if os.environ.get("SEIG_DOCS_SCREENSHOT"):
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copy(shots / "2-approval.png", DOCS_SCREENSHOT)
+        shutil.copy(shots / "3-approval.png", DOCS_SCREENSHOT)

@@ -154,6 +154,7 @@ def _look_at(eye, target) -> list[float]:
 
 
 def _objects(rng: random.Random, kinds: tuple[str, ...], count: int) -> list[dict]:
+    """Objects standing on the ground, named by colour and kind the way a planner would name them."""
     chosen = [rng.choice(kinds) for _ in range(count)]
     shapes = [_shape(rng, kind) for kind in chosen]
     positions = _place(rng, [footprint for _, footprint, _, _ in shapes])
@@ -189,6 +190,7 @@ def _objects(rng: random.Random, kinds: tuple[str, ...], count: int) -> list[dic
 
 
 def _camera(rng: random.Random, objects: list[dict]) -> dict:
+    """A camera at a random height, heading and lens, far enough back to frame every object."""
     xs = [o["location"][0] for o in objects]
     ys = [o["location"][1] for o in objects]
     cx, cy = sum(xs) / len(xs), sum(ys) / len(ys)

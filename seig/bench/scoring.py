@@ -4,8 +4,11 @@ Pixels alone reward a flat painting of the photo, so besides PSNR, SSIM and
 LPIPS we score what a scene program is for: the objects' silhouettes (IoU of
 foreground masks from the same ID pass as the truth), how many objects there
 are, where they stand, how big and what colour they are (after optimal
-matching), and where the camera is. The reconstruction is re-rendered with the
-target's exact render settings, so a perfect program scores PSNR 60 and IoU 1.
+matching), and how the camera sits. One photo cannot tell where the world's
+origin is or which way is north, so positions are compared in each scene's own
+camera frame, and the camera by its height, its tilt and roll against the
+ground, and its lens. The reconstruction is re-rendered with the target's exact
+render settings, so a perfect program scores PSNR 60 and IoU 1.
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ class SceneScore:
     position_error: float | None = None
     size_error: float | None = None
     color_error: float | None = None
-    camera_position_error: float | None = None
-    camera_rotation_error: float | None = None
+    camera_height_error: float | None = None
+    camera_tilt_error: float | None = None
     camera_lens_error: float | None = None
     matches: list[dict] = field(default_factory=list)
     render_path: str | None = None
@@ -88,12 +91,36 @@ def _base_color(item: dict, materials: dict) -> list[float] | None:
     return None
 
 
-def match_objects(truth_objects: list[dict], found: list[dict], materials: dict) -> list[dict]:
-    """Pair true and found objects by least total centre distance (Hungarian matching)."""
+class CameraFrame:
+    """World points as a camera sees them: the frame in which two reconstructions of one photo agree."""
+
+    def __init__(self, location, rotation) -> None:
+        self.location = np.asarray(location, float)
+        self.rotation = Rotation.from_euler("xyz", rotation)  # Blender's XYZ Euler
+
+    def points(self, world: np.ndarray) -> np.ndarray:
+        return self.rotation.inv().apply(np.asarray(world, float) - self.location)
+
+    @property
+    def up(self) -> np.ndarray:
+        """The world's up direction in camera coordinates: tilt and roll, whatever the heading."""
+        return self.rotation.inv().apply([0.0, 0.0, 1.0])
+
+
+def _camera(summary: dict) -> dict | None:
+    return next((o for o in summary.get("objects", []) if o["name"] == summary.get("camera")), None)
+
+
+def match_objects(
+    truth_objects: list[dict], found: list[dict], materials: dict, frames: tuple[CameraFrame, CameraFrame] | None = None
+) -> list[dict]:
+    """Pair true and found objects by least total centre distance (Hungarian matching), in camera frames if given."""
     if not truth_objects or not found:
         return []
     centres_t = np.array([o["center"] for o in truth_objects], float)
     centres_f = np.array([o.get("center", o["location"]) for o in found], float)
+    if frames is not None:
+        centres_t, centres_f = frames[0].points(centres_t), frames[1].points(centres_f)
     cost = np.linalg.norm(centres_t[:, None, :] - centres_f[None, :, :], axis=2)
     matches = []
     for i, j in zip(*linear_sum_assignment(cost)):
@@ -118,16 +145,12 @@ def _mean(values) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _camera_errors(truth: dict, summary: dict) -> tuple[float, float, float | None] | None:
-    camera = next((o for o in summary.get("objects", []) if o["name"] == summary.get("camera")), None)
-    if camera is None:
-        return None
-    true_cam = truth["camera"]
-    position = float(np.linalg.norm(np.subtract(camera["location"], true_cam["location"])))
-    relative = Rotation.from_euler("xyz", true_cam["rotation"]).inv() * Rotation.from_euler("xyz", camera["rotation"])
-    angle = float(np.degrees(relative.magnitude()))
+def _camera_errors(true_cam: dict, camera: dict, frames: tuple[CameraFrame, CameraFrame]) -> tuple[float, float, float | None]:
+    """Height above the ground (m), tilt-and-roll (degrees between the two cameras' views of up), lens (mm)."""
+    height = abs(camera["location"][2] - true_cam["location"][2])
+    cosine = float(np.clip(np.dot(frames[0].up, frames[1].up), -1.0, 1.0))
     lens = abs(camera["lens"] - true_cam["lens"]) if "lens" in camera else None
-    return position, angle, lens
+    return height, float(np.degrees(np.arccos(cosine))), lens
 
 
 def score_program(
@@ -161,11 +184,13 @@ def score_program(
     except MaskError as exc:
         score.error = str(exc)
 
-    score.matches = match_objects(truth_objects, found, result.scene.get("materials", {}))
+    camera, true_cam = _camera(result.scene), case.truth["camera"]
+    frames = None
+    if camera is not None and "rotation" in camera:
+        frames = (CameraFrame(true_cam["location"], true_cam["rotation"]), CameraFrame(camera["location"], camera["rotation"]))
+        score.camera_height_error, score.camera_tilt_error, score.camera_lens_error = _camera_errors(true_cam, camera, frames)
+    score.matches = match_objects(truth_objects, found, result.scene.get("materials", {}), frames)
     score.position_error = _mean(m["position_error"] for m in score.matches)
     score.size_error = _mean(m["size_error"] for m in score.matches)
     score.color_error = _mean(m["color_error"] for m in score.matches)
-    camera = _camera_errors(case.truth, result.scene)
-    if camera is not None:
-        score.camera_position_error, score.camera_rotation_error, score.camera_lens_error = camera
     return score

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from seig import runs
-from seig.models.errors import ModelError
 from seig.state.state import SeigState
 from seig.ui import jobs, session
 from seig.ui.inputs import missing_key
@@ -53,7 +52,7 @@ def show_fork(thread_id: str, state: SeigState) -> None:
         return
     try:
         new_id = runs.fork_run(thread_id, labels[choice], ctx, **overrides)
-    except (runs.RunNotFound, ModelError, ValueError) as exc:
+    except (runs.RunNotFound, ValueError) as exc:
         st.error(f"Could not fork: {exc}")
         return
     session.remember_key(new_id, key or st.session_state.get(session.KEYS, {}).get(thread_id))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from seig import runs
 from seig.context import Context
@@ -19,17 +20,15 @@ from seig.context import Context
 
 @dataclass
 class Job:
-    """What one streaming pass of a run has reported so far."""
+    """What one streaming pass of a run has reported: its latest progress and its error, if any.
+
+    Rounds, questions and outputs are not kept here: pages read them from the checkpointer.
+    """
 
     thread_id: str
-    resume: dict | None = None
-    started: float = field(default_factory=time.monotonic)
     progress: dict | None = None
     progress_at: float = field(default_factory=time.monotonic)
-    interrupt: dict | None = None
-    outputs: dict | None = None
     error: str | None = None
-    rounds: int = 0
     _thread: threading.Thread | None = field(default=None, repr=False)
 
     @property
@@ -41,21 +40,10 @@ class Job:
         return time.monotonic() - self.progress_at
 
     def record(self, event: dict) -> None:
-        kind = event.get("type")
-        if kind == "progress":
+        if event.get("type") == "progress":
             self.progress, self.progress_at = event, time.monotonic()
-        elif kind == "round":
-            self.rounds += 1
-        elif kind == "interrupt":
-            self.interrupt = event.get("payload") or {}
-        elif kind == "done":
-            self.outputs = event.get("outputs") or {}
-        elif kind == "error":
+        elif event.get("type") == "error":
             self.error = str(event.get("message") or "the run failed")
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
 
 
 _jobs: dict[tuple[str, str], Job] = {}
@@ -63,7 +51,7 @@ _lock = threading.Lock()
 
 
 def _key(thread_id: str, ctx: Context) -> tuple[str, str]:
-    return (str(ctx.db_path.resolve()), thread_id)
+    return (str(Path(ctx.db_path).expanduser().resolve()), thread_id)
 
 
 def current(thread_id: str, ctx: Context) -> Job | None:
@@ -78,7 +66,7 @@ def launch(thread_id: str, ctx: Context, resume: dict | None = None) -> Job:
         existing = _jobs.get(_key(thread_id, ctx))
         if existing is not None and existing.active:
             return existing
-        job = Job(thread_id=thread_id, resume=resume)
+        job = Job(thread_id=thread_id)
         job._thread = threading.Thread(target=_drive, args=(job, ctx, resume), name=f"seig-run-{thread_id}", daemon=True)
         _jobs[_key(thread_id, ctx)] = job
         job._thread.start()

@@ -7,7 +7,6 @@ from pathlib import Path
 import streamlit as st
 
 from seig import runs
-from seig.models.errors import ModelError
 from seig.tools.images import BadImage, load_photo
 from seig.ui import jobs, session
 from seig.ui.inputs import PHOTO_TYPES, build_settings, example_images, missing_key, runs_root, save_upload
@@ -77,7 +76,7 @@ def show_new_run_form() -> None:
         )
         thread_id = runs.new_thread_id(image)
         runs.start_run(image, root / thread_id, settings, ctx, thread_id=thread_id)
-    except (BadImage, ModelError, ValueError) as exc:
+    except (BadImage, ValueError) as exc:
         st.error(f"Could not start the run: {exc}")
         return
     session.remember_key(thread_id, key)

@@ -75,7 +75,7 @@ def _live_chat(thread_id: str, was_live: bool) -> None:
     if live:
         show_progress(job, view.state)
         return
-    if job is not None and job.error and view.status != "done":
+    if job is not None and job.error and view.status not in ("done", "failed"):
         with st.chat_message("assistant"):
             st.error(job.error)
     if view.status == "waiting":

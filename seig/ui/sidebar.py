@@ -37,11 +37,7 @@ def show_sidebar() -> None:
         session.open_run(None)
         st.rerun()
     ctx = session.context_for()
-    try:
-        all_runs = runs.list_runs(ctx)
-    except Exception as exc:  # noqa: BLE001 - a broken database must not take the page down
-        st.error(f"Cannot read the run database {ctx.db_path}: {exc}")
-        return
+    all_runs = runs.list_runs(ctx)
     st.caption(f"{len(all_runs)} run(s) in {ctx.db_path}")
     current = session.selected_run()
     for info in all_runs:

@@ -266,6 +266,8 @@ def analyse_image(image: np.ndarray) -> Analysis:
     regions: list[Region] = []
     for i in range(1, n + 1):
         piece = remove_small_holes(pieces == i, max_size=max(4, min_area // 3))
+        # dark creases between an object's parts (and its contact with the floor) read as shadow: close them
+        piece |= ndimage.binary_closing(piece, iterations=2) & shadow & ~lit
         if piece.sum() < min_area or _boundary_contrast(piece, edges) < EDGE_CONTRAST:
             labels[piece & (labels == IGNORE)] = GROUND  # a smooth blob: light falloff or soft shadow on the floor
             continue

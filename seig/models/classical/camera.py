@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
-from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, Camera, Ground, SceneObject
+from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, TABLE_INSET, TABLE_LEG, TABLE_TOP, Camera, Ground, SceneObject
 
 SKY, GROUND = 0, 1  # label values; object k has label 2 + k
 
@@ -111,8 +111,28 @@ def object_pieces(obj: SceneObject, eye: np.ndarray | None = None) -> list[np.nd
         return [(tube + c) @ rot.T + offset for c in centres]
     if obj.shape == "sphere" and eye is not None:
         return [_sphere_outline(offset, obj.sx, eye)]
+    if obj.shape == "snowman":
+        balls = [(offset + [0.0, 0.0, (h - 1.0) * obj.sx], r * obj.sx) for r, h in SNOWMAN_BALLS]
+        if eye is not None:
+            return [_sphere_outline(c, r, eye) for c, r in balls]
+        return [_unit_points("sphere") * r + c for c, r in balls]
+    if obj.shape == "table":
+        return [pts @ rot.T + offset for pts in _table_parts(obj)]
     scale = np.array([obj.sx, obj.sy if obj.shape == "cube" else obj.sx, obj.sx if obj.shape == "sphere" else obj.sz])
     return [(_unit_points(obj.shape) * scale) @ rot.T + offset]
+
+
+def _table_parts(obj: SceneObject) -> list[np.ndarray]:
+    """A table's top slab and four legs in its own frame (origin on the floor)."""
+    height = 2 * obj.sz
+    top, leg = TABLE_TOP * height, TABLE_LEG * height
+    box = _unit_points("cube")
+    parts = [box * [obj.sx, obj.sy, top / 2] + [0.0, 0.0, height - top / 2]]
+    leg_box = box * [leg, leg, (height - top) / 2]
+    for sx in (-1, 1):
+        for sy in (-1, 1):
+            parts.append(leg_box + [sx * obj.sx * (1 - TABLE_INSET), sy * obj.sy * (1 - TABLE_INSET), (height - top) / 2])
+    return parts
 
 
 def _sphere_outline(centre: np.ndarray, radius: float, eye: np.ndarray) -> np.ndarray:
@@ -141,7 +161,7 @@ def silhouette_polygons(view: View, obj: SceneObject) -> list[np.ndarray] | None
         uv, depth = view.project(pts)
         if np.any(depth <= 0.05):
             return None
-        if obj.shape == "sphere":
+        if obj.shape in ("sphere", "snowman"):
             polygons.append(uv)
             continue
         try:

@@ -176,9 +176,9 @@ def grey_boxes(scene: Scene) -> Scene:
             shape="cube",
             x=obj.x,
             y=obj.y,
-            sx=obj.sx if obj.shape != "torus" or not obj.standing else obj.sx,
-            sy=obj.sy if obj.shape == "cube" else (obj.sz if obj.shape == "torus" and obj.standing else obj.sx),
-            sz=obj.lift if obj.shape != "cone" else obj.sz,
+            sx=obj.sx,
+            sy=obj.sy if obj.shape in ("cube", "table") else (obj.sz if obj.shape == "torus" and obj.standing else obj.sx),
+            sz=obj.top / 2,
             rotation=obj.rotation,
             color=[0.4, 0.4, 0.4],
         )

@@ -20,7 +20,7 @@ from seig.models.classical.analysis import Analysis, Region
 from seig.models.classical.camera import GROUND, SKY, View, clip_to_box, fill_convex, ground_polygon, polygon_area, silhouette_polygons, top_edge
 from seig.models.classical.scene import Camera, Ground, SceneObject
 
-SHAPE_PRIOR = {"sphere": 0.0, "cube": 0.0, "cylinder": 0.005, "cone": 0.01, "torus": 0.02}
+SHAPE_PRIOR = {"sphere": 0.0, "cube": 0.0, "cylinder": 0.005, "cone": 0.01, "torus": 0.02, "table": 0.03, "snowman": 0.03}
 
 
 @dataclass
@@ -65,7 +65,7 @@ def _encode(obj: SceneObject) -> np.ndarray:
 
 def _decode(template: SceneObject, v: np.ndarray) -> SceneObject:
     sx, sy, sz = (math.exp(float(np.clip(t, -6, 4))) for t in v[2:5])
-    if template.shape == "sphere":
+    if template.shape in ("sphere", "snowman"):
         sy = sz = sx
     elif template.shape in ("cylinder", "cone"):
         sy = sx
@@ -77,9 +77,9 @@ def _decode(template: SceneObject, v: np.ndarray) -> SceneObject:
 
 def _free(shape: str, standing: bool) -> list[int]:
     """Which of (x, y, log sx, log sy, log sz, rotation) a shape class uses."""
-    if shape == "sphere":
+    if shape in ("sphere", "snowman"):
         return [0, 1, 2]
-    if shape == "cube":
+    if shape in ("cube", "table"):
         return [0, 1, 2, 3, 4, 5]
     if shape == "torus":
         return [0, 1, 2, 4, 5] if standing else [0, 1, 2, 4]
@@ -122,6 +122,12 @@ def initial_object(view: View, region: Region, name: str, shape: str) -> SceneOb
     obj = SceneObject(name=name, shape=shape, x=x, y=y, sx=half_width, sy=half_width, sz=tall)
     if shape == "sphere":
         obj.sz = obj.sy = half_width
+    elif shape == "snowman":
+        obj.sx = obj.sy = obj.sz = max(min(half_width, tall / 2.3), 0.02)
+    elif shape == "table":
+        obj.sx, obj.sy, obj.sz = half_width / math.sqrt(2), half_width / (2 * math.sqrt(2)), tall
+        obj.rotation = 45.0
+        obj.x, obj.y = x, y
     elif shape == "cube":
         obj.sx = obj.sy = half_width / math.sqrt(2)
         obj.rotation = 45.0
@@ -133,10 +139,12 @@ def initial_object(view: View, region: Region, name: str, shape: str) -> SceneOb
 def candidates(view: View, region: Region, name: str) -> list[SceneObject]:
     """Starting points for every shape class (several turns for shapes that are not round)."""
     out = []
-    for shape in ("sphere", "cube", "cylinder", "cone"):
+    for shape in ("sphere", "cube", "cylinder", "cone", "snowman", "table"):
         base = initial_object(view, region, name, shape)
         if shape == "cube":
             out.extend(replace(base, rotation=r) for r in (10.0, 45.0, 75.0))
+        elif shape == "table":
+            out.extend(replace(base, rotation=r) for r in (0.0, 60.0, 120.0))
         else:
             out.append(base)
     if not region.has_hole:

@@ -7,7 +7,7 @@ clearly named block per thing in the scene, with plain numbers to edit.
 
 from __future__ import annotations
 
-from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, Scene, SceneObject
+from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, TABLE_INSET, TABLE_LEG, TABLE_TOP, Scene, SceneObject
 
 HEADER = '''import math
 
@@ -15,6 +15,8 @@ import bpy
 from mathutils import Vector
 
 scene = bpy.context.scene
+SNOWMAN_BALLS = {balls}  # (radius, centre height) in base radii
+TABLE_TOP, TABLE_LEG, TABLE_INSET = {table}  # fractions of the table's height / half extents
 
 
 def make_material(name, color, roughness=0.5, metallic=0.0):
@@ -50,6 +52,45 @@ def add_shape(name, shape, location, size, rotation_z_deg, material, standing=Fa
     return obj
 
 
+def add_snowman(name, location, radius, rotation_z_deg, material):
+    """Three stacked snowballs under one empty: move, turn or scale the empty to edit it."""
+    snowman = bpy.data.objects.new(name, None)
+    scene.collection.objects.link(snowman)
+    snowman.location = location
+    snowman.rotation_euler = (0.0, 0.0, math.radians(rotation_z_deg))
+    for part, (size, height) in enumerate(SNOWMAN_BALLS):
+        bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=size * radius, location=(0.0, 0.0, height * radius))
+        ball = bpy.context.active_object
+        ball.name = f"{name}_ball_{part + 1}"
+        ball.parent = snowman
+        ball.data.shade_smooth()
+        ball.data.materials.append(material)
+    return snowman
+
+
+def add_table(name, location, size, rotation_z_deg, material):
+    """A top slab on four legs under one empty; ``size`` is (half width, half depth, half height)."""
+    sx, sy, sz = size
+    height = 2 * sz
+    top, leg = TABLE_TOP * height, TABLE_LEG * height
+    table = bpy.data.objects.new(name, None)
+    scene.collection.objects.link(table)
+    table.location = location
+    table.rotation_euler = (0.0, 0.0, math.radians(rotation_z_deg))
+    bpy.ops.mesh.primitive_cube_add(size=2.0, location=(0.0, 0.0, height - top / 2), scale=(sx, sy, top / 2))
+    parts = [bpy.context.active_object]
+    for x in (-1, 1):
+        for y in (-1, 1):
+            inset = 1 - TABLE_INSET
+            bpy.ops.mesh.primitive_cube_add(size=2.0, location=(x * sx * inset, y * sy * inset, (height - top) / 2), scale=(leg, leg, (height - top) / 2))
+            parts.append(bpy.context.active_object)
+    for part, piece in enumerate(parts):
+        piece.name = f"{name}_{'top' if part == 0 else f'leg_{part}'}"
+        piece.parent = table
+        piece.data.materials.append(material)
+    return table
+
+
 def direction(azimuth_deg, elevation_deg):
     """Unit vector towards a light at this azimuth (from +X, counter-clockwise) and elevation."""
     az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
@@ -62,6 +103,19 @@ def _vec(values) -> str:
 
 
 def object_block(obj: SceneObject) -> str:
+    material = f'make_material("{obj.name}", {_vec(obj.color)}, roughness={obj.roughness:.3f}, metallic={obj.metallic:.3f})'
+    if obj.shape == "snowman":
+        return (
+            f"# --- {obj.name} ---\n"
+            f'add_snowman("{obj.name}", location={_vec((obj.x, obj.y, 0.0))}, radius={obj.sx:.4f}, '
+            f"rotation_z_deg={obj.rotation:.2f},\n            material={material})\n"
+        )
+    if obj.shape == "table":
+        return (
+            f"# --- {obj.name} ---\n"
+            f'add_table("{obj.name}", location={_vec((obj.x, obj.y, 0.0))}, size={_vec((obj.sx, obj.sy, obj.sz))}, '
+            f"rotation_z_deg={obj.rotation:.2f},\n          material={material})\n"
+        )
     standing = ", standing=True" if obj.shape == "torus" and obj.standing else ""
     return (
         f"# --- {obj.name} ---\n"
@@ -96,7 +150,8 @@ def light_block(scene: Scene) -> str:
 def write_program(scene: Scene, title: str = "") -> str:
     """The whole scene as one readable Blender program."""
     cam, ground = scene.camera, scene.ground
-    parts = [f"# Scene reconstructed by seig's classical backend{': ' + title if title else ''}.\n" + HEADER]
+    header = HEADER.replace("{balls}", repr(SNOWMAN_BALLS)).replace("{table}", f"{TABLE_TOP}, {TABLE_LEG}, {TABLE_INSET}")
+    parts = [f"# Scene reconstructed by seig's classical backend{': ' + title if title else ''}.\n" + header]
     parts.append(
         "# --- World: background colour, which also lights the scene softly ---\n"
         'world = scene.world or bpy.data.worlds.new("World")\n'

@@ -13,7 +13,12 @@ from dataclasses import asdict, dataclass, field
 
 CAMERA_Y = -8.0
 SENSOR_MM = 36.0
-SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
+SHAPES = ("cube", "sphere", "cylinder", "cone", "torus", "table", "snowman")
+# Composites, as fractions of their size: a snowman's three balls, a table's top and legs.
+SNOWMAN_BALLS = ((1.0, 1.0), (0.7, 2.56), (0.5, 3.52))  # (radius, centre height) in base radii
+TABLE_TOP = 0.12  # top thickness, fraction of the table's height
+TABLE_LEG = 0.05  # leg radius, fraction of the table's height
+TABLE_INSET = 0.12  # legs' inset from the top's corners, fraction of the top's half extents
 LIGHT_TYPES = ("SUN", "POINT", "AREA")
 
 
@@ -51,7 +56,7 @@ class SceneObject:
     shape: str = "cube"
     x: float = 0.0
     y: float = 0.0
-    sx: float = 0.5  # half extents; sphere: radius; torus: outer radius (sx) and tube radius (sz)
+    sx: float = 0.5  # half extents; sphere/snowman: (base) radius; torus: outer radius (sx) and tube radius (sz)
     sy: float = 0.5
     sz: float = 0.5
     rotation: float = 0.0  # degrees about Z
@@ -61,12 +66,24 @@ class SceneObject:
     metallic: float = 0.0
 
     @property
+    def top(self) -> float:
+        """Height of the object's highest point above the floor."""
+        if self.shape == "snowman":
+            radius, centre = SNOWMAN_BALLS[-1]
+            return (radius + centre) * self.sx
+        if self.shape == "table":
+            return 2 * self.sz
+        return 2 * self.lift
+
+    @property
     def lift(self) -> float:
         """Height of the object's centre above the ground it rests on."""
-        if self.shape == "sphere":
+        if self.shape in ("sphere", "snowman"):
             return self.sx
         if self.shape == "torus":
             return self.sx if self.standing else self.sz
+        if self.shape == "table":
+            return 0.0  # a table's origin is on the floor between its legs
         return self.sz
 
 
