@@ -10,6 +10,7 @@ from seig.state.state import SeigState
 def stage_summaries(state: SeigState) -> list[dict]:
     """Per stage: rounds run, best scores, renders and seconds spent, tokens used."""
     rows: dict[str, dict] = defaultdict(lambda: {"rounds": 0, "renders": 0, "seconds": 0.0, "tokens": 0, "best": None})
+    best = None  # the best kept round so far: a stage whose rounds were all reverted ends where the last one did
     for record in state.history:
         row = rows[record.stage]
         row["rounds"] += 1
@@ -17,7 +18,8 @@ def stage_summaries(state: SeigState) -> list[dict]:
         row["seconds"] += sum(record.timings.values())
         row["tokens"] += record.tokens
         if record.kept and record.scores is not None:
-            row["best"] = record
+            best = record
+        row["best"] = best
     summaries = []
     for stage in state.stages + [s for s in rows if s not in state.stages]:
         if stage not in rows:

@@ -224,3 +224,28 @@ def test_runner_reconstructs_scores_and_reports_through_the_engine(tmp_path, mon
     report = result.report_path.read_text()
     assert "| staged | 1 | 0 |" in report and "exact object count" in report
     assert result.plot_path.exists()
+
+
+PARENT_PARTS = """
+def parent_parts(name, parts):
+    for part in parts[1:]:
+        part.parent = parts[0]
+        part.matrix_parent_inverse = parts[0].matrix_world.inverted()
+    parts[0].name = name
+    return parts[0]
+
+
+"""
+
+
+def test_parts_parented_to_an_object_count_as_that_object(tmp_path):
+    case = generate_scene(5, tmp_path / "scene", resolution=48, samples=4, kinds=("table",), objects=1)
+    name = case.truth["objects"][0]["name"]
+    # The same table, built as a top with four legs parented to it instead of joined into one mesh.
+    split = case.program.replace(f"join('{name}', parts)", f"parent_parts('{name}', parts)")
+    split = split.replace("def add_light(", PARENT_PARTS + "def add_light(")
+    assert split.count("parent_parts(") == 2
+    score = score_program(case, split, tmp_path / "split")
+    assert score.error is None
+    assert score.objects_found == 1 and score.count_error == 0
+    assert score.iou > 0.97

@@ -12,7 +12,7 @@ from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
 from seig.models.classical.camera import View, label_map
 from seig.models.classical.program import write_program
-from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
+from seig.models.classical.scene import Camera, Ground, Scene, SceneObject
 from seig.state.state import RunSettings
 from seig.tools.executor import RenderSpec, shared_executor
 from seig.tools.metrics import score_images
@@ -149,7 +149,7 @@ def test_plan_finds_objects_colours_and_places(planned):
 
 def test_program_is_readable_and_allowed(planned, target, tmp_path, executor):
     backend, result = planned
-    code = backend.write_code(request(target, result, "materials", 0, result.backend_state, tmp_path))
+    code = backend.write_code(request(target, result, "materials", 1, result.backend_state, tmp_path))
     assert check_program(code.program) == []
     for name in ("def make_material", '"Ground"', '"Camera"', "red_sphere"):
         assert name in code.program
@@ -162,9 +162,9 @@ def test_rounds_improve_psnr(planned, target, tmp_path, executor):
     """Scaffold grey boxes, then a materials round with renders: the picture gets closer to the photo."""
     backend, result = planned
     render = make_render(executor, tmp_path)
-    scaffold = backend.write_code(request(target, result, "scaffold", 0, result.backend_state, tmp_path))
+    scaffold = backend.write_code(request(target, result, "scaffold", 1, result.backend_state, tmp_path))
     before = score_images(target, render_program(executor, scaffold.program, tmp_path / "scaffold.png"))
-    materials = backend.write_code(request(target, result, "materials", 0, scaffold.backend_state, tmp_path, render=render, program=scaffold.program))
+    materials = backend.write_code(request(target, result, "materials", 1, scaffold.backend_state, tmp_path, render=render, program=scaffold.program))
     after = score_images(target, render_program(executor, materials.program, tmp_path / "materials.png"))
     assert 0 < materials.renders <= 6
     assert after.psnr > before.psnr + 1.0, (before, after)
@@ -183,11 +183,11 @@ def test_monolithic_round_stays_in_budget(planned, target, tmp_path, executor):
 
 def test_verify_names_regions_and_colours(planned, target, tmp_path, executor):
     backend, result = planned
-    scaffold = backend.write_code(request(target, result, "scaffold", 0, result.backend_state, tmp_path))
+    scaffold = backend.write_code(request(target, result, "scaffold", 1, result.backend_state, tmp_path))
     render = render_program(executor, scaffold.program, tmp_path / "r.png")
     scores = score_images(target, render)
     verdict = backend.verify(
-        VerifyRequest(stage="materials", round=0, budget=3, target=target, render=render, error=None, scores=scores,
+        VerifyRequest(stage="materials", round=1, budget=3, target=target, render=render, error=None, scores=scores,
                       best_scores=None, plan=result.plan, backend_state=result.backend_state, settings=RunSettings())
     ).verdict
     assert 0.0 <= verdict.score <= 1.0
@@ -209,7 +209,7 @@ def test_verify_fails_on_error(planned, target):
 
 def test_feedback_is_acted_on(planned, target, tmp_path):
     backend, result = planned
-    code = backend.write_code(request(target, result, "lighting", 0, result.backend_state, tmp_path, feedback="brighter please, and make the red sphere bigger"))
+    code = backend.write_code(request(target, result, "lighting", 1, result.backend_state, tmp_path, feedback="brighter please, and make the red sphere bigger"))
     before, after = result.backend_state["scene"], code.backend_state["scene"]
     assert after["light"]["strength"] > before["light"]["strength"]
     red_before = next(o for o in before["objects"] if o["name"].startswith("red_"))
@@ -229,8 +229,29 @@ def test_real_photo_gives_a_runnable_scene(sample, tmp_path, executor):
     backend = ClassicalBackend(renders_per_round=2)
     result = backend.plan(photo, RunSettings())
     assert result.plan.summary
-    code = backend.write_code(request(photo, result, "materials", 0, result.backend_state, tmp_path, render=make_render(executor, tmp_path, (32, 32))))
+    code = backend.write_code(request(photo, result, "materials", 1, result.backend_state, tmp_path, render=make_render(executor, tmp_path, (32, 32))))
     assert code.renders <= 2
     assert len(code.backend_state["scene"]["objects"]) <= 12
     run = executor.run(code.program, render=RenderSpec(32, 32, samples=4), render_out=tmp_path / "photo.png")
     assert run.ok, run.error
+
+
+@pytest.mark.slow
+def test_full_staged_run_keeps_improving(planned, target, tmp_path, executor, capsys):
+    """Every stage with the default budgets, keeping the best round as the graph does; prints the figures."""
+    backend, result = planned
+    settings = RunSettings()
+    render = make_render(executor, tmp_path)
+    state, program, best = result.backend_state, "", None
+    firsts = {}
+    for stage in settings.stage_plan():
+        for round_ in range(1, settings.budget(stage) + 1):
+            code = backend.write_code(request(target, result, stage, round_, state, tmp_path, render=render, program=program))
+            scores = score_images(target, render_program(executor, code.program, tmp_path / f"{stage}_{round_}.png"))
+            firsts.setdefault(stage, scores.psnr)
+            if best is None or scores.psnr >= best.psnr:
+                best, state, program = scores, code.backend_state, code.program
+    with capsys.disabled():
+        print(f"\nclassical staged run at {SIZE} px: scaffold {firsts['scaffold']:.2f} dB -> final {best.psnr:.2f} dB, SSIM {best.ssim:.3f}")
+    assert best.psnr > firsts["scaffold"] + 3.0
+    assert best.psnr > 24.0

@@ -81,9 +81,14 @@ def id_colors(names: list[str]) -> dict[str, tuple[float, float, float]]:
     return colors
 
 
-def id_program(program: str, names: list[str]) -> str:
-    """The program followed by the ID-pass footer; objects not in ``names`` render black (background)."""
-    return program.rstrip() + "\n" + ID_FOOTER.format(colors=id_colors(names))
+def id_program(program: str, names: list[str], members: dict[str, str] | None = None) -> str:
+    """The program followed by the ID-pass footer; objects not in ``names`` render black (background).
+
+    ``members`` maps a part's name to the name of the object it belongs to, which it takes the colour of.
+    """
+    colors = id_colors(names)
+    colors.update({part: colors[owner] for part, owner in (members or {}).items() if owner in colors})
+    return program.rstrip() + "\n" + ID_FOOTER.format(colors=colors)
 
 
 def decode_ids(rgb: np.ndarray, count: int) -> np.ndarray:
@@ -97,12 +102,17 @@ def decode_ids(rgb: np.ndarray, count: int) -> np.ndarray:
 
 
 def render_mask(
-    executor: BlenderExecutor, program: str, names: list[str], size: tuple[int, int], out: Path
+    executor: BlenderExecutor,
+    program: str,
+    names: list[str],
+    size: tuple[int, int],
+    out: Path,
+    members: dict[str, str] | None = None,
 ) -> np.ndarray:
     """Render the ID pass of ``program`` and save the integer mask as a PNG at ``out``."""
     raw = out.with_name(out.stem + "_ids.png")
     spec = RenderSpec(width=size[0], height=size[1], samples=1, seed=0, denoise=False)
-    result = executor.run(id_program(program, names), render=spec, render_out=raw)
+    result = executor.run(id_program(program, names, members), render=spec, render_out=raw)
     if not result.ok:
         raise MaskError(f"the ID pass failed: {result.error}")
     with Image.open(raw) as img:

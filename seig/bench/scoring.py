@@ -66,9 +66,30 @@ def is_backdrop(item: dict) -> bool:
     return dims[2] >= 4.0 and dims[0] <= 0.02 * dims[2]
 
 
-def scene_objects(summary: dict) -> list[dict]:
-    """The objects of an executor scene summary that count as things in the photo."""
-    return [o for o in summary.get("objects", []) if o["type"] in OBJECT_TYPES and not is_backdrop(o)]
+def scene_objects(summary: dict) -> tuple[list[dict], dict[str, str]]:
+    """The things in the photo, and which object each of their parts (parented geometry) belongs to.
+
+    A table built as a top with four legs parented to it is one object, as it is in the truth.
+    """
+    items = {o["name"]: o for o in summary.get("objects", [])}
+
+    def owner(name: str) -> str:
+        seen = set()
+        while items.get(name, {}).get("parent") in items and name not in seen:
+            seen.add(name)
+            name = items[name]["parent"]
+        return name
+
+    solid = [o for o in items.values() if o["type"] in OBJECT_TYPES and not is_backdrop(o)]
+    groups: dict[str, list[dict]] = {}
+    for item in solid:
+        groups.setdefault(owner(item["name"]), []).append(item)
+    roots, members = [], {}
+    for head, parts in groups.items():
+        root = next((p for p in parts if p["name"] == head), parts[0])  # an empty's parts: its first part stands for it
+        roots.append(root)
+        members.update((p["name"], root["name"]) for p in parts if p is not root)
+    return roots, members
 
 
 def foreground_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -176,10 +197,11 @@ def score_program(
     images = score_images(case.target_path, render_path, lpips_weights)
     score.psnr, score.ssim, score.lpips = images.psnr, images.ssim, images.lpips
 
-    found = scene_objects(result.scene)
+    found, members = scene_objects(result.scene)
     score.objects_found = len(found)
     try:
-        mask = render_mask(executor, program, [o["name"] for o in found], (case.resolution, case.resolution), out_dir / "mask.png")
+        names = [o["name"] for o in found]
+        mask = render_mask(executor, program, names, (case.resolution, case.resolution), out_dir / "mask.png", members)
         score.iou = foreground_iou(read_mask(case.mask_path), mask)
     except MaskError as exc:
         score.error = str(exc)

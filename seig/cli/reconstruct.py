@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Prompt
 from rich.table import Table
 
@@ -24,7 +25,7 @@ MODEL_HELP = "classical (offline, default), openai:<model>, google_genai:<model>
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -53,15 +54,16 @@ def _round_line(record: dict) -> str:
     scores = record.get("scores")
     head = f"[cyan]{record['stage']:>11}[/] round {record['round']}"
     if record.get("error"):
-        return f"{head}  [red]failed[/]: {record['error'][:140]}"
+        return f"{head}  [red]failed[/]: {escape(record['error'][:140])}"
     verdict = record.get("verdict") or {}
     kept = "[green]kept[/]" if record.get("kept") else "[yellow]reverted[/]"
     seconds = sum(record.get("timings", {}).values())
     lp = f"  LPIPS {scores['lpips']:.3f}" if scores.get("lpips") is not None else ""
-    todo = "; ".join(verdict.get("todo", [])[:2])
+    todo = (verdict.get("todo") or [""])[0]
+    todo = todo if len(todo) <= 60 else todo[:59] + "…"
     return (
         f"{head}  PSNR {scores['psnr']:5.2f} dB  SSIM {scores['ssim']:.3f}{lp}  {kept}  "
-        f"{record.get('renders', 0)} renders  {seconds:4.1f} s" + (f"  [dim]todo: {todo[:120]}[/]" if todo else "")
+        f"{record.get('renders', 0):2d} renders {seconds:5.1f} s" + (f"  [dim]{escape(todo)}[/]" if todo else "")
     )
 
 
@@ -98,7 +100,7 @@ def follow(thread_id: str, ctx: Context, resume: dict | None = None) -> None:
                     print_summary(thread_id, ctx)
                     return
                 elif kind == "error":
-                    err.print(f"[bold red]error:[/] {event['message']}")
+                    err.print(f"[bold red]error:[/] {escape(event["message"])}")
                     err.print(f"The run is saved. Continue it with: seig resume {thread_id}")
                     raise typer.Exit(1)
         if interrupt is None:

@@ -361,6 +361,8 @@ def scene_summary(bpy) -> dict:
     objects, materials = [], {}
     for obj in bpy.context.scene.objects:
         item = {"name": obj.name, "type": obj.type, "location": _rounded(obj.location), "rotation": _rounded(obj.rotation_euler, 4)}
+        if obj.parent is not None:
+            item["parent"] = obj.parent.name
         if obj.type == "MESH":
             item["dimensions"] = _rounded(obj.dimensions)
             item["center"] = _rounded(sum((obj.matrix_world @ Vector(c) for c in obj.bound_box), Vector()) / 8.0)

@@ -311,9 +311,14 @@ def _region(mask: np.ndarray, image: np.ndarray, lum: np.ndarray) -> Region:
     return Region(mask=mask, color=np.median(pixels, axis=0), lit_color=np.median(pixels[bright], axis=0), highlight=highlight)
 
 
-@lru_cache(maxsize=4)
 def analyse_target(target: str, side: int = ANALYSIS_SIDE) -> Analysis:
-    """The analysis of a target photo at ``side`` pixels on its long side (cached per process)."""
+    """The analysis of a target photo at ``side`` pixels on its long side (cached per process and file version)."""
+    stat = Path(target).stat()
+    return _analyse_file(str(target), stat.st_mtime_ns, stat.st_size, side)
+
+
+@lru_cache(maxsize=4)
+def _analyse_file(target: str, mtime_ns: int, size_bytes: int, side: int) -> Analysis:
     with Image.open(target) as img:
         side = min(side, max(img.size))
     size = render_size(Path(target), side)

@@ -9,7 +9,6 @@ judges a round from its scores and image differences.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -84,59 +83,58 @@ class ClassicalBackend:
             notes.append("feedback: " + "; ".join(done) + " (no automatic search this round, so the edit stands)")
         else:
             renderer.image(scene)  # the incoming scene is the bar: a round never returns anything worse
-            scene, note = self._refine(request.stage, request.round, scene, renderer, request.target)
+            scene, note = self._refine(request.stage, max(request.round, 1), scene, renderer, request.target)
+            renderer.image(scene)  # analytic refinements compete with the incoming scene too
             scene = search.best(renderer, scene)
             notes.append(note)
-        first = renderer.first_score
-        searched = renderer.used > 1
-        converged = searched and renderer.best is not None and first is not None and renderer.best[0] - first < 0.1
         state["scene"] = scene.to_dict()
-        state["converged"] = bool(converged)
         if renderer.best is not None:
             notes.append(f"{renderer.used} renders, best {renderer.best[0]:.2f} dB")
         if renderer.errors:
             notes.append("render errors: " + renderer.errors[-1])
-        program = write_program(dress(scene), title=f"{request.stage} round {request.round + 1}")
+        program = write_program(dress(scene), title=f"{request.stage} round {request.round}")
         return CodeResult(program=program, backend_state=state, renders=renderer.used, notes="; ".join(notes))
 
     def _refine(self, stage: str, round_: int, scene: Scene, renderer: Renderer, target: Path) -> tuple[Scene, str]:
-        """Spend this round's renders on the parameters the stage owns."""
+        """Spend this round's renders on the parameters the stage owns (rounds count from 1, as in the graph)."""
         analysis = analyse_target(str(target))
         if stage == "scaffold":
-            if round_ == 0:
+            if round_ == 1:
                 return scene, "ground, camera, world and grey boxes from the photo analysis"
             return search.colour_loop(scene, renderer, 2, objects=False), "matched floor and world colours"
         if stage == "geometry":
-            if round_ == 0:
-                return scene, "shape classes, sizes and places from silhouette fitting"
-            return search.polish_geometry(analysis, scene, 100 + 60 * round_), "polished every silhouette fit"
-        if stage == "materials":
             if round_ == 1:
+                return scene, "shape classes, sizes and places from silhouette fitting"
+            return search.polish_geometry(analysis, scene, 40 + 60 * round_), "polished every silhouette fit"
+        if stage == "materials":
+            if round_ == 2:
                 scene = search.finish_search(scene, renderer)
                 return search.colour_loop(scene, renderer, 1), "chose glossy/matte/metal per object, then corrected colours"
             return search.colour_loop(scene, renderer, 3), "corrected colours by rendered-vs-photo ratios"
         if stage == "composition":
-            if round_ == 0:
+            if round_ == 1:
                 scene, note = search.camera_search(analysis, scene)
                 return search.colour_loop(scene, renderer, 1), note
             return search.placement_search(scene, renderer, analysis), "refined placement, scale and rotation jointly"
         if stage == "lighting":
-            if round_ == 0:
+            if round_ == 1:
                 scene = search.choose_light_kind(scene, renderer, estimate_lamp(analysis, scene))
                 return search.colour_loop(scene, renderer, 1), f"light set to {scene.light.kind.lower()}"
-            scene = search.pattern_search(scene, renderer, search.LIGHT_MOVES, search.light_move)
-            return scene, "searched light direction, strength, softness and world strength"
+            moves = search.light_moves(scene, round_ - 2)
+            scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
+            scene = search.colour_loop(scene, renderer, 1)
+            return scene, "searched light direction, strength, softness and world strength, then re-matched colours"
         return self._joint(round_, scene, renderer, analysis)
 
     def _joint(self, round_: int, scene: Scene, renderer: Renderer, analysis: Analysis) -> tuple[Scene, str]:
         """Monolithic mode: the same optimisers over every parameter in each round."""
-        if round_ == 0:
+        if round_ == 1:
             scene, _ = search.camera_search(analysis, scene)
         share = max(1, renderer.budget // 3)
         for step in (
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
-            lambda s, r: search.pattern_search(s, r, search.LIGHT_MOVES[round_ % 6 * 2 :][:2], search.light_move),
+            lambda s, r: search.pattern_search(s, r, search.light_moves(s, round_)[:2], search.light_move),
         ):
             part = Renderer(renderer.render, renderer.target, min(share, renderer.left), dress=renderer.dress, seen=dict(renderer.seen))
             scene = step(scene, part)
@@ -150,13 +148,13 @@ class ClassicalBackend:
             scene = STAGE_DRESS.get(request.stage, _same)(scene)
         verdict = judge(
             request.stage,
+            request.round,
             request.scores,
             request.best_scores,
             request.error,
             scene,
             request.target,
             request.render,
-            bool(request.backend_state.get("converged")),
         )
         return VerifyResult(verdict=verdict)
 

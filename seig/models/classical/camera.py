@@ -86,7 +86,7 @@ def _unit_points(shape: str) -> np.ndarray:
     if shape == "cone":
         return np.concatenate([np.c_[circle, -np.ones(48)], [[0.0, 0.0, 1.0]]])
     if shape == "ring":
-        return np.c_[circle, np.zeros(48)]
+        return np.c_[circle[::2], np.zeros(24)]
     return np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
 
 
@@ -106,7 +106,7 @@ def object_pieces(obj: SceneObject, eye: np.ndarray | None = None) -> list[np.nd
     offset = np.array([obj.x, obj.y, obj.lift])
     rot = _rotation(obj)
     if obj.shape == "torus":
-        tube = _unit_points("sphere")[::5] * obj.sz
+        tube = _unit_points("sphere")[::10] * obj.sz
         centres = _unit_points("ring") * (obj.sx - obj.sz)
         return [(tube + c) @ rot.T + offset for c in centres]
     if obj.shape == "sphere" and eye is not None:

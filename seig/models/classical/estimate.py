@@ -16,7 +16,7 @@ import numpy as np
 
 from seig.models.classical.analysis import Analysis, to_linear
 from seig.models.classical.camera import GROUND, View
-from seig.models.classical.fit import RegionTarget, fit_ground, fit_region, initial_camera
+from seig.models.classical.fit import RegionTarget, fit_ground, fit_region
 from seig.models.classical.scene import Light, Scene, SceneObject
 
 

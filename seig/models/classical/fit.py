@@ -147,22 +147,33 @@ def candidates(view: View, region: Region, name: str) -> list[SceneObject]:
             out.extend(replace(base, rotation=r) for r in (0.0, 60.0, 120.0))
         else:
             out.append(base)
-    if not region.has_hole:
-        return out
-    flat = initial_object(view, region, name, "torus")
-    out.append(flat)
-    out.extend(replace(flat, standing=True, sx=flat.sx, sz=0.2 * flat.sx, rotation=r) for r in (0.0, 60.0, 120.0))
     return out
+
+
+def ring_starts(fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObject]:
+    """Torus starts from fitted outlines: a lying ring looks like a flat disc, a standing one like a slab."""
+    disc, slab = fitted["cylinder"][0], fitted["cube"][0]
+    lying = replace(disc, shape="torus", sz=0.25 * disc.sx, standing=False)
+    outer = max(slab.sx, slab.sy, slab.sz)
+    turn = slab.rotation if slab.sx >= slab.sy else slab.rotation + 90.0
+    standing = [replace(slab, shape="torus", sx=outer, sy=outer, sz=0.2 * outer, standing=True, rotation=(turn + d) % 180) for d in (0.0, 90.0)]
+    return [lying, *standing]
 
 
 def fit_region(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120) -> tuple[SceneObject, float, dict[str, float]]:
     """The best primitive for a region, its loss, and the best loss of every shape class."""
     by_shape: dict[str, tuple[SceneObject, float]] = {}
-    for start in candidates(view, region, name):
-        fitted, loss = refine_object(view, target, start, evaluations)
-        loss += SHAPE_PRIOR[start.shape]
-        if start.shape not in by_shape or loss < by_shape[start.shape][1]:
-            by_shape[start.shape] = (fitted, loss)
+
+    def consider(starts: list[SceneObject]) -> None:
+        for start in starts:
+            fitted, loss = refine_object(view, target, start, evaluations)
+            loss += SHAPE_PRIOR[start.shape]
+            if start.shape not in by_shape or loss < by_shape[start.shape][1]:
+                by_shape[start.shape] = (fitted, loss)
+
+    consider(candidates(view, region, name))
+    if region.has_hole:
+        consider(ring_starts(by_shape))
     shape = min(by_shape, key=lambda s: by_shape[s][1])
     best, loss = by_shape[shape]
     best, loss = refine_object(view, target, best, evaluations)

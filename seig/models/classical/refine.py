@@ -35,7 +35,6 @@ class Renderer:
     used: int = 0
     errors: list[str] = field(default_factory=list)
     best: tuple[float, Scene, np.ndarray] | None = None
-    first_score: float | None = None
     seen: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -63,8 +62,6 @@ class Renderer:
             return None
         image = read_rgb(path)
         self.seen[program] = image
-        if self.first_score is None:
-            self.first_score = psnr(self.goal(image.shape), image)
         if candidate:
             self._consider(scene, image)
         return image
@@ -79,8 +76,6 @@ class Renderer:
         self.used += part.used
         self.errors.extend(part.errors)
         self.seen.update(part.seen)
-        if self.first_score is None:
-            self.first_score = part.first_score
         if part.best is not None and (self.best is None or part.best[0] > self.best[0]):
             self.best = part.best
 
@@ -91,11 +86,13 @@ class Renderer:
         return analyse_target(str(self.target), max(shape[0], shape[1]))
 
 
-_goal_cache: dict[tuple[str, int, int], np.ndarray] = {}
+ALBEDO_CEILING = 0.9
+_goal_cache: dict[tuple, np.ndarray] = {}
 
 
 def _goal(target: str, width: int, height: int) -> np.ndarray:
-    key = (target, width, height)
+    """The target resized to a render's size, cached while the file is unchanged."""
+    key = (target, Path(target).stat().st_mtime_ns, width, height)
     if key not in _goal_cache:
         _goal_cache.clear()
         _goal_cache[key] = read_rgb(target, (width, height))
@@ -130,13 +127,25 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
     sky = (labels == SKY) & (target_labels == SKY)
     if sky.sum() >= 4:
         scene.world = [float(c) for c in np.clip(seen[_inner(sky)].mean(axis=0), 0.0, 1.0)]
+    wanted: dict[int, np.ndarray] = {}  # -1 is the floor
     r = ratio((labels == GROUND) & (target_labels == GROUND))
     if r is not None:
-        scene.ground.color = [float(c) for c in np.clip(np.array(scene.ground.color) * r, 0.005, 0.95)]
+        wanted[-1] = np.array(scene.ground.color) * r
     for k, obj in enumerate(scene.objects if objects else []):
         r = ratio((labels == 2 + k) & (target_labels == 2 + k))
         if r is not None:
-            obj.color = [float(c) for c in np.clip(np.array(obj.color) * r, 0.005, 1.0)]
+            wanted[k] = np.array(obj.color) * r
+    # An object wanting an albedo above ~0.9 means the light is too weak: brighten it rather than clip
+    # the colour (gently, as a lamp's falloff makes the gain uneven across the picture).
+    peak = max((float(c.max()) for k, c in wanted.items() if k >= 0), default=0.0)
+    boost = min(peak / ALBEDO_CEILING, 1.5) if peak > ALBEDO_CEILING else 1.0
+    scene.light.strength *= boost
+    for k, colour in wanted.items():
+        clipped = [float(c) for c in np.clip(colour / boost, 0.005, 1.0 if k >= 0 else 0.95)]
+        if k < 0:
+            scene.ground.color = clipped
+        else:
+            scene.objects[k].color = clipped
     return scene
 
 

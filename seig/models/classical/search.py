@@ -100,15 +100,18 @@ def best(renderer: Renderer, fallback: Scene) -> Scene:
     return renderer.best[1].copy() if renderer.best is not None else fallback
 
 
-def pattern_search(scene: Scene, renderer: Renderer, moves: list[tuple[str, float]], apply) -> Scene:
-    """Global coordinate search: try each move, keep it if the whole picture got closer."""
+def pattern_search(scene: Scene, renderer: Renderer, moves: list[tuple[str, float]], apply, reserve: int = 0) -> Scene:
+    """Global coordinate search: try each move, keep it if the whole picture got closer.
+
+    ``reserve`` renders are left unspent for whatever the caller does next.
+    """
     image = renderer.image(scene)
     if image is None:
         return scene
     goal = renderer.goal(image.shape)
     score = psnr(goal, image)
     for name, step in moves:
-        if renderer.left <= 0:
+        if renderer.left <= reserve:
             break
         trial = apply(scene.copy(), name, step)
         trial_image = renderer.image(trial)
@@ -136,10 +139,18 @@ def light_move(scene: Scene, name: str, step: float) -> Scene:
 
 
 LIGHT_MOVES = [
-    ("azimuth", 30.0), ("azimuth", -30.0), ("elevation", 10.0), ("elevation", -10.0),
-    ("strength", 1.3), ("strength", 1 / 1.3), ("softness", 3.0), ("world", 1.25), ("world", 0.8),
-    ("distance", 1.4), ("distance", 1 / 1.4), ("azimuth", 12.0), ("azimuth", -12.0), ("elevation", 5.0), ("elevation", -5.0),
+    ("azimuth", 25.0), ("azimuth", -25.0), ("elevation", 10.0), ("elevation", -10.0),
+    ("distance", 1.4), ("distance", 1 / 1.4), ("strength", 1.3), ("strength", 1 / 1.3),
+    ("softness", 3.0), ("world", 1.25), ("world", 0.8), ("azimuth", 10.0), ("azimuth", -10.0),
+    ("elevation", 4.0), ("elevation", -4.0), ("softness", 1 / 3.0),
 ]
+
+
+def light_moves(scene: Scene, round_: int) -> list[tuple[str, float]]:
+    """The light's moves for this round (suns have no distance), later rounds starting further down the list."""
+    moves = [m for m in LIGHT_MOVES if scene.light.kind != "SUN" or m[0] != "distance"]
+    start = (round_ * 7) % len(moves)
+    return moves[start:] + moves[:start]
 
 
 def as_kind(scene: Scene, kind: str) -> Scene:

@@ -50,6 +50,16 @@ def _tone(seen: np.ndarray, rendered: np.ndarray) -> str:
     return "right in tone but different in shape or detail (edges, shadows or highlights)"
 
 
+def _advice(stage: str, seen: np.ndarray, rendered: np.ndarray) -> str:
+    """What a region's difference means for the current stage."""
+    tone = _tone(seen, rendered)
+    if stage in ("scaffold", "geometry", "composition"):
+        return f"it looks {tone}; check the shapes, sizes and placement there"
+    if stage == "lighting":
+        return f"it looks {tone}; check the light's direction and strength and the shadows there"
+    return f"it looks {tone}"
+
+
 def findings(stage: str, scene: Scene | None, target: Path, render: Path) -> list[str]:
     """Concrete, stage-scoped todos from comparing the render with the target."""
     image = read_rgb(render)
@@ -61,7 +71,7 @@ def findings(stage: str, scene: Scene | None, target: Path, render: Path) -> lis
         r, c = divmod(int(index), 3)
         if grid[r, c] > 0.04:
             cell = (slice(r * image.shape[0] // 3, (r + 1) * image.shape[0] // 3), slice(c * image.shape[1] // 3, (c + 1) * image.shape[1] // 3))
-            todo.append(f"the {region_name(r, c)} region is off (mean error {grid[r, c]:.2f}): it looks {_tone(goal[cell], image[cell])}")
+            todo.append(f"the {region_name(r, c)} region is off (mean error {grid[r, c]:.2f}): {_advice(stage, goal[cell], image[cell])}")
     if scene is None:
         return todo
     analysis = analyse_target(str(target), max(image.shape[:2]))
@@ -84,15 +94,16 @@ def findings(stage: str, scene: Scene | None, target: Path, render: Path) -> lis
     return todo
 
 
-def judge(stage: str, scores: Scores | None, best: Scores | None, error: str | None, scene: Scene | None, target: Path, render: Path | None, converged: bool) -> Verdict:
+def judge(stage: str, round_: int, scores: Scores | None, best: Scores | None, error: str | None, scene: Scene | None, target: Path, render: Path | None) -> Verdict:
+    """Pass when scores are high, or from the stage's second round on when the round gained under CONVERGED_DB."""
     if error or scores is None or render is None:
         reason = error or "the round produced no render"
         return Verdict(passed=False, score=0.0, todo=[f"fix the program so it runs: {reason}"], notes="the program failed; rebuilding from the last good scene estimate")
     gain = scores.psnr - best.psnr if best is not None else None
-    stalled = gain is not None and gain < CONVERGED_DB
+    stalled = round_ >= 2 and gain is not None and gain < CONVERGED_DB
     high = scores.psnr >= GOOD.psnr and scores.ssim >= GOOD.ssim
     todo = findings(stage, scene, target, render)
-    passed = high or converged or stalled
-    why = "scores are high" if high else "the search has converged" if converged or stalled else "still improving"
+    passed = high or stalled
+    why = "scores are high" if high else "the search has converged" if stalled else "still improving"
     notes = f"PSNR {scores.psnr:.2f} dB, SSIM {scores.ssim:.3f}" + (f", {gain:+.2f} dB on the best so far" if gain is not None else "") + f"; {why}"
     return Verdict(passed=passed, score=similarity(scores), todo=todo if not high else todo[:1], notes=notes)
