@@ -100,7 +100,7 @@ def follow(thread_id: str, ctx: Context, resume: dict | None = None) -> None:
                     print_summary(thread_id, ctx)
                     return
                 elif kind == "error":
-                    err.print(f"[bold red]error:[/] {escape(event["message"])}")
+                    err.print(f"[bold red]error:[/] {escape(event['message'])}")
                     err.print(f"The run is saved. Continue it with: seig resume {thread_id}")
                     raise typer.Exit(1)
         if interrupt is None:
