@@ -17,7 +17,7 @@ from PIL import Image
 from seig.bench.generator import KINDS, generate_scene, sample_truth, write_program
 from seig.bench.masks import decode_ids, id_colors, read_mask
 from seig.bench.plots import COLORS
-from seig.bench.runner import BenchOptions, run_benchmark
+from seig.bench.runner import BenchOptions, fidelity_curve, mean_curve, run_benchmark
 from seig.bench.scoring import score_program
 from seig.models.base import CodeResult, PlanResult, VerifyResult
 from seig.state.state import Plan, Verdict
@@ -249,3 +249,14 @@ def test_parts_parented_to_an_object_count_as_that_object(tmp_path):
     assert score.error is None
     assert score.objects_found == 1 and score.count_error == 0
     assert score.iou > 0.97
+
+
+def test_fidelity_curves_keep_the_best_so_far_and_average_the_same_runs():
+    report = {"rounds": [
+        {"renders": 2, "scores": {"psnr": 20.0}},
+        {"renders": 3, "scores": {"psnr": 18.0}},
+        {"renders": 1, "scores": None},
+        {"renders": 4, "scores": {"psnr": 25.0}},
+    ]}
+    assert fidelity_curve(report) == [(2, 20.0), (5, 20.0), (6, 20.0), (10, 25.0)]
+    assert mean_curve([[(1, 10.0), (4, 14.0)], [(2, 20.0)], []]) == [(2.0, 15.0), (4.0, 17.0)]

@@ -349,3 +349,20 @@ def test_relight_a_finished_run_from_the_apps_tab(db):
     assert "relit_studio" in {caption for img in at.image for caption in img.captions}
     assert (db.parent / "lit" / "relit_studio.png").is_file()
     assert "Download relit_studio.py" in {d.label for d in at.download_button}
+
+
+def test_edit_a_finished_run_from_the_apps_tab(db):
+    settings = RunSettings(budgets={"scaffold": 1}, **TINY)
+    run_dir = db.parent / "edited"
+    thread_id = runs.start_run(io_photo(db.parent), run_dir, settings, Context())
+    list(runs.stream_run(thread_id, Context()))
+    before = (run_dir / "scene.py").read_text()
+    at = open_app(run=thread_id)
+    at.radio(key=f"app-{run_dir}").set_value("Edit").run()
+    at.text_area(key=f"edit-text-{run_dir}").input("Ground.location.z=-0.25")
+    at.button(key=f"edit-go-{run_dir}").click().run(timeout=180)
+    assert not at.exception and not at.error, texts(at)
+    assert any("Ground.location.z" in s.value for s in at.success), texts(at)
+    after = (run_dir / "scene.py").read_text()
+    assert after != before and "-0.25" in after
+    assert (run_dir / "scene.prev.py").read_text() == before

@@ -109,18 +109,16 @@ def fidelity_curve(report: dict) -> list[tuple[float, float]]:
 
 
 def mean_curve(curves: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
-    """The mean over runs of best-so-far PSNR at each render count; a finished run keeps its last value."""
+    """The mean over runs of best-so-far PSNR at each render count; a finished run keeps its last value.
+
+    It starts where every run has its first score, so each point averages the same runs.
+    """
     curves = [c for c in curves if c]
     if not curves:
         return []
-    grid = sorted({x for curve in curves for x, _ in curve})
-    mean = []
-    for x in grid:
-        values = [max((y for cx, y in curve if cx <= x), default=None) for curve in curves]
-        values = [v for v in values if v is not None]
-        if values:
-            mean.append((float(x), float(np.mean(values))))
-    return mean
+    start = max(curve[0][0] for curve in curves)
+    grid = sorted({x for curve in curves for x, _ in curve if x >= start})
+    return [(float(x), float(np.mean([max(y for cx, y in curve if cx <= x) for curve in curves]))) for x in grid]
 
 
 def _reconstruct(image: Path, run_dir: Path, settings: RunSettings, ctx: Context, thread_id: str) -> tuple[dict | None, str | None, float]:

@@ -1,4 +1,4 @@
-"""Things to do with a finished reconstruction: relight, orbit, simulate, export (from ``seig.apps``).
+"""Things to do with a finished reconstruction: relight, edit, orbit, simulate, export (from ``seig.apps``).
 
 Each action runs the scene program in the sandboxed executor and writes into
 the run directory, so results shown here survive a reload like everything else.
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from seig.apps.edit import edit_run
 from seig.apps.export import FORMATS, export
 from seig.apps.orbit import orbit
 from seig.apps.relight import PRESETS, build_lighting, relight
@@ -47,6 +48,24 @@ def show_relight(run: Run, ctx: Context) -> None:
             _download(image.with_suffix(".py"), key=f"dl-{image}")
 
 
+def show_edit(run: Run, ctx: Context) -> None:
+    """Structured edits, one OBJECT.PROPERTY=VALUE per line; each becomes a checkpoint of the run."""
+    text = st.text_area(
+        "Edits (one per line)", placeholder="Sphere.location.x=-1.2\nSphere.material.metallic=1", key=f"edit-text-{run.dir}"
+    )
+    if st.button("Apply edits", key=f"edit-go-{run.dir}"):
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        result = _attempt(
+            "Editing the scene", lambda: edit_run(run, lines, long_side=PREVIEW_SIDE, samples=PREVIEW_SAMPLES, ctx=ctx)
+        )
+        if result is not None:
+            st.success("; ".join(f"{assignment} ({how})" for assignment, how in result.methods))
+            if result.warning:
+                st.warning(result.warning)
+            st.image(str(result.image), caption="after the edit", width=PREVIEW_SIDE * 2)
+            _download(result.program, key=f"dl-edit-{result.program}")
+
+
 def show_orbit(run: Run, ctx: Context) -> None:
     frames = st.number_input("Frames", 4, 120, 12, key=f"orbit-frames-{run.dir}")
     if st.button("Render turntable", key=f"orbit-go-{run.dir}"):
@@ -78,12 +97,13 @@ def show_export(run: Run, ctx: Context) -> None:
 
 def show_apps(state: SeigState, ctx: Context) -> None:
     if state.status != "done":
-        st.info("Relight, orbit, simulate and export become available when the run is done.")
+        st.info("Relight, edit, orbit, simulate and export become available when the run is done.")
         return
     try:
         run = load_run(Path(state.run_dir), ctx)
     except AppError as exc:
         st.error(str(exc))
         return
-    choice = st.radio("App", ["Relight", "Orbit", "Simulate", "Export"], horizontal=True, key=f"app-{run.dir}")
-    {"Relight": show_relight, "Orbit": show_orbit, "Simulate": show_simulate, "Export": show_export}[choice](run, ctx)
+    apps = {"Relight": show_relight, "Edit": show_edit, "Orbit": show_orbit, "Simulate": show_simulate, "Export": show_export}
+    choice = st.radio("App", list(apps), horizontal=True, key=f"app-{run.dir}")
+    apps[choice](run, ctx)

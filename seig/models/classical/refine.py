@@ -86,7 +86,6 @@ class Renderer:
         return analyse_target(str(self.target), max(shape[0], shape[1]))
 
 
-ALBEDO_CEILING = 0.9
 _goal_cache: dict[tuple, np.ndarray] = {}
 
 
@@ -127,25 +126,13 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
     sky = (labels == SKY) & (target_labels == SKY)
     if sky.sum() >= 4:
         scene.world = [float(c) for c in np.clip(seen[_inner(sky)].mean(axis=0), 0.0, 1.0)]
-    wanted: dict[int, np.ndarray] = {}  # -1 is the floor
     r = ratio((labels == GROUND) & (target_labels == GROUND))
     if r is not None:
-        wanted[-1] = np.array(scene.ground.color) * r
+        scene.ground.color = [float(c) for c in np.clip(np.array(scene.ground.color) * r, 0.005, 0.95)]
     for k, obj in enumerate(scene.objects if objects else []):
         r = ratio((labels == 2 + k) & (target_labels == 2 + k))
         if r is not None:
-            wanted[k] = np.array(obj.color) * r
-    # An object wanting an albedo above ~0.9 means the light is too weak: brighten it rather than clip
-    # the colour (gently, as a lamp's falloff makes the gain uneven across the picture).
-    peak = max((float(c.max()) for k, c in wanted.items() if k >= 0), default=0.0)
-    boost = min(peak / ALBEDO_CEILING, 1.5) if peak > ALBEDO_CEILING else 1.0
-    scene.light.strength *= boost
-    for k, colour in wanted.items():
-        clipped = [float(c) for c in np.clip(colour / boost, 0.005, 1.0 if k >= 0 else 0.95)]
-        if k < 0:
-            scene.ground.color = clipped
-        else:
-            scene.objects[k].color = clipped
+            obj.color = [float(c) for c in np.clip(np.array(obj.color) * r, 0.005, 1.0)]
     return scene
 
 
