@@ -23,7 +23,7 @@ def _search_renderer(state: SeigState, ctx: Context, stem: Path):
     counter = itertools.count()
 
     def render(program: str):
-        out = folder / f"{stem.name}_{next(counter) % 8}.png"
+        out = folder / f"{stem.name}_{next(counter)}.png"
         result = executor.run(program, render=spec, render_out=out)
         return (Path(result.render_path) if result.ok else None), result.error
 
