@@ -317,8 +317,8 @@ def markdown_report(result: BenchResult, options: BenchOptions) -> str:
             "## Real photographs (scikit-image samples)",
             "",
             _table(
-                ["photo", "mode", "PSNR", "SSIM", "s", "error"],
-                [[r["photo"], r["mode"], _fmt(r["psnr"]), _fmt(r["ssim"], 3), _fmt(r["seconds"], 1),
+                ["photo", "mode", "PSNR", "SSIM", "renders", "s", "error"],
+                [[r["photo"], r["mode"], _fmt(r["psnr"]), _fmt(r["ssim"], 3), str(r.get("renders") or "–"), _fmt(r["seconds"], 1),
                   (r["error"] or "")[:80].replace("|", "/")] for r in result.photo_rows],
             ),
         ]
