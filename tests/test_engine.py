@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,8 @@ from seig import runs
 from seig.context import Context
 from seig.state.state import Plan, RunSettings, Verdict
 from seig.tools.executor import RenderSpec, shared_executor
+from seig.tools.images import read_rgb
+from seig.tools.metrics import psnr
 from tests.fakes import ScriptedChatModel, code_reply, structured_reply
 
 SCENE = """import bpy
@@ -93,6 +98,16 @@ def test_loops_until_the_verifier_passes_then_writes_the_outputs(target, tmp_pat
     report = json.loads((run_dir / "report.json").read_text())
     assert report["totals"]["rounds"] == 2 and report["final"]["psnr"] > 30
     assert report["lpips"].startswith("LPIPS unavailable") or report["lpips"] == "available"
+    assert_standalone_scene_renders_the_same(run_dir, tmp_path / "standalone")
+
+
+def assert_standalone_scene_renders_the_same(run_dir: Path, elsewhere: Path) -> None:
+    """`python scene.py` rebuilds the scene on its own and renders what the run rendered."""
+    elsewhere.mkdir()
+    shutil.copy(run_dir / "scene.py", elsewhere / "scene.py")
+    done = subprocess.run([sys.executable, "scene.py"], cwd=elsewhere, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert psnr(read_rgb(run_dir / "final.png"), read_rgb(elsewhere / "final.png")) > 40
 
 
 def last_text_of_call(model: ScriptedChatModel, index: int) -> str:

@@ -206,10 +206,20 @@ def _boundary_contrast(mask: np.ndarray, edges: np.ndarray) -> float:
 
 
 def _hugs_sky(mask: np.ndarray, sky: np.ndarray) -> bool:
-    """A thin strip along the floor's far edge: distant floor, not an object."""
-    rows = np.nonzero(mask.any(axis=1))[0]
+    """A strip along the floor's far edge: distant floor (brightened by grazing reflections), not an object.
+
+    Thin strips count however they touch the sky; flat wide bands (four times wider
+    than tall, no object is) count when the sky runs along most of their top.
+    """
+    if not sky.any():
+        return False
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     near_sky = (ndimage.binary_dilation(sky, iterations=2) & mask).sum() > 0.3 * mask.sum()
-    return bool(sky.any() and near_sky and rows.size <= max(3, 0.04 * mask.shape[0]))
+    if near_sky and rows.size <= max(3, 0.04 * mask.shape[0]):
+        return True
+    top = np.argmax(mask, axis=0)[cols]
+    capped = sky[np.maximum(top - 2, 0), cols].mean() > 0.7
+    return bool(cols.size >= 4 * rows.size and capped)
 
 
 def _drop_holes(regions: list[Region], chroma: np.ndarray, ground_chroma: np.ndarray, labels: np.ndarray) -> list[Region]:

@@ -149,6 +149,7 @@ class ClassicalBackend:
         verdict = judge(
             request.stage,
             request.round,
+            request.budget,
             request.scores,
             request.best_scores,
             request.error,
