@@ -266,6 +266,8 @@ def analyse_image(image: np.ndarray) -> Analysis:
     shadow |= below & (lum < 0.004) & ~lit  # pitch-black shadows have no reliable chroma
     ground = lit | shadow
 
+    deep = shadow & (ratio < 0.6)
+    shadow_chroma = np.median(chroma[deep], axis=0) if deep.sum() > 20 else tinted
     labels = np.full((h, w), IGNORE, dtype=np.int16)
     labels[sky] = SKY
     labels[ground] = GROUND
@@ -284,6 +286,9 @@ def analyse_image(image: np.ndarray) -> Analysis:
         if _hugs_sky(piece, sky):
             continue
         for part in _split_by_colour(piece, lab, edges, min_area):
+            if _floor_in_shade(part, chroma, ratio, shadow, ground_chroma, shadow_chroma):
+                labels[part & (labels == IGNORE)] = GROUND
+                continue
             regions.append(_region(part, image, lum))
     regions = _drop_holes(regions, chroma, ground_chroma, labels)
     regions.sort(key=lambda r: -r.area)
@@ -305,6 +310,23 @@ def analyse_image(image: np.ndarray) -> Analysis:
         edge_rows=edge_rows,
         regions=regions,
     )
+
+
+def _floor_in_shade(part: np.ndarray, chroma: np.ndarray, ratio: np.ndarray, shadow: np.ndarray, ground_chroma: np.ndarray, shadow_chroma: np.ndarray) -> bool:
+    """A dark pocket of floor beside an object (a ring's hole, a contact shadow): occlusion darkens and tints it past the shadow test.
+
+    Floor-like when much darker than lit floor there, its hue lies along the
+    lit-to-shadow floor hue line (continued past the shadow, as deeper shade
+    tints further) and it borders floor seen in shadow.
+    """
+    if np.median(ratio[part]) > 0.4:
+        return False
+    far = ground_chroma + 2.0 * (shadow_chroma - ground_chroma)
+    hue = np.median(chroma[part], axis=0)
+    if _distance_to_segment(hue[None], ground_chroma, far)[0] > 0.1:
+        return False
+    ring = ndimage.binary_dilation(part, iterations=2) & ~part
+    return bool((shadow[ring]).mean() > 0.15)
 
 
 def _distance_to_segment(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
