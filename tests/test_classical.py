@@ -10,10 +10,16 @@ from PIL import Image
 
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
-from seig.models.classical.camera import View, label_map
+from seig.models.classical.analysis import Analysis
+from seig.models.classical.balance import balance_lights
+from seig.models.classical.camera import GROUND, View, label_map
 from seig.models.classical.program import write_program
-from seig.models.classical.scene import Camera, Ground, Scene, SceneObject
-from seig.state.state import RunSettings
+from seig.models.classical.refine import Renderer, correct_colours, model_labels
+from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
+from seig.models.classical.search import with_fill
+from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
+from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, judge
+from seig.state.state import RunSettings, Scores
 from seig.tools.executor import RenderSpec, shared_executor
 from seig.tools.metrics import score_images
 from seig.tools.policy import check_program
@@ -131,6 +137,68 @@ def test_analytic_silhouettes_match_blender(executor, tmp_path):
     drawn = label_map(View(scene.camera, SIZE, SIZE), scene.ground, scene.objects) >= 2
     seen = image > 0.5
     assert (drawn & seen).sum() / (drawn | seen).sum() > 0.85
+
+
+def test_sun_direction_is_recovered_from_shadows():
+    """Shadows drawn for a known sun, then fitted back: the direction comes out within a grid step or so."""
+    scene = Scene(camera=Camera(height=3.0, pitch=25.0, lens=40.0))
+    scene.objects = [SceneObject("a", "cube", x=-0.8, y=0.3, sx=0.4, sy=0.4, sz=0.5, rotation=20), SceneObject("b", "sphere", x=0.9, y=0.6, sx=0.5)]
+    view = View(scene.camera, 96, 96)
+    labels = label_map(view, scene.ground, scene.objects)
+    shadow = shadow_mask(view, scene, sun_vector(130.0, 40.0)) & (labels == GROUND)
+    image = np.zeros((96, 96, 3))
+    analysis = Analysis(image=image, labels=labels, world=None, ground_lit=image[0, 0], ground_shadow=None, shadow=shadow, horizon_v=None)
+    azimuth, elevation, loss = fit_sun_direction(analysis, scene)
+    assert abs((azimuth - 130.0 + 180) % 360 - 180) <= 10 and abs(elevation - 40.0) <= 7.5, (azimuth, elevation)
+    assert loss < 0.2
+
+
+def test_colours_are_matched_by_overlap_not_region_number():
+    """An analysis at another size may number regions differently; each object still takes its own region's colour."""
+    scene = Scene(camera=Camera(height=3.0, pitch=25.0, lens=40.0))
+    scene.objects = [SceneObject("a", "cube", x=-1.0, sx=0.5, sy=0.5, sz=0.5), SceneObject("b", "sphere", x=1.0, sx=0.5)]
+    labels = model_labels(scene, (64, 64, 3))
+    swapped = np.where(labels == 2, 3, np.where(labels == 3, 2, labels))
+    render = np.full((64, 64, 3), 0.5)
+    goal = render.copy()
+    goal[labels == 2] = (0.8, 0.2, 0.2)
+    goal[labels == 3] = (0.2, 0.2, 0.8)
+    analysis = Analysis(image=goal, labels=swapped, world=None, ground_lit=goal[0, 0], ground_shadow=None, shadow=np.zeros((64, 64), bool), horizon_v=None)
+    a, b = correct_colours(scene, render, goal, analysis).objects
+    assert a.color[0] > 2 * a.color[2] and b.color[2] > 2 * b.color[0], (a.color, b.color)
+
+
+def test_light_energies_are_solved_from_per_light_renders(executor, tmp_path):
+    """Start from a key three times too strong and a world too dark: one solve brings both back."""
+    truth = Scene(light=Light(azimuth=60.0, elevation=45.0, strength=2.0, color=[1.0, 0.9, 0.8]), world=[0.2, 0.25, 0.3])
+    truth.objects = [SceneObject("box", "cube", sx=0.6, sy=0.6, sz=0.6, color=[0.6, 0.6, 0.6])]
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    wrong = truth.copy()
+    wrong.light.strength, wrong.light.color, wrong.world = 6.0, [1.0, 1.0, 1.0], [0.06, 0.08, 0.09]
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=4)
+    solved = balance_lights(wrong, renderer)
+    assert renderer.used == 2 + 1  # key alone, world alone, the solved scene
+    assert abs(solved.light.strength - 2.0) < 0.4 and solved.light.color[2] < 0.9, solved.light
+    assert all(abs(w - t) < 0.06 for w, t in zip(solved.world, truth.world)), solved.world
+
+
+def test_fill_light_is_written_and_runs(executor):
+    scene = with_fill(Scene(light=Light(azimuth=30.0, elevation=50.0, strength=3.0), objects=[SceneObject("box", "cube")]), 180.0)
+    assert scene.fill is not None and abs(scene.fill.azimuth - 210.0) < 1e-6
+    assert Scene.from_dict(scene.to_dict()).to_dict() == scene.to_dict()
+    program = write_program(scene)
+    assert check_program(program) == [] and '"Fill"' in program
+    run = executor.run(program)
+    assert run.ok, run.error
+    assert {"Sun", "Fill"} <= {o["name"] for o in run.scene["objects"]}
+
+
+def test_monolithic_ablation_does_not_stop_before_staged_would(target):
+    """Staged stages may stop on a small gain from round 2; one monolithic stage only after as many rounds as all stages' minimum."""
+    same = Scores(psnr=25.0, ssim=0.9)
+    assert judge("materials", 2, 3, same, same, None, None, target, target).passed
+    assert not judge("all", 2, 15, same, same, None, None, target, target).passed
+    assert judge("all", MONOLITHIC_MIN_ROUNDS, 15, same, same, None, None, target, target).passed
 
 
 def test_plan_finds_objects_colours_and_places(planned):

@@ -28,6 +28,7 @@ ANALYSIS_SIDE = 256
 MAX_REGIONS = 12
 EDGE_CONTRAST = 4.0  # Lab units per pixel along a region's outline; light blobs and soft shadows stay below
 SPLIT_CONTRAST = 5.0
+HORIZON_STEP = 1.5  # Lab units per pixel along the background's lower rim; a fading floor stays below
 
 
 def to_linear(srgb: np.ndarray) -> np.ndarray:
@@ -90,12 +91,20 @@ def _chroma(lin: np.ndarray) -> np.ndarray:
     return lin / (lin.sum(axis=-1, keepdims=True) + 1e-4)
 
 
-def _sky_mask(lab: np.ndarray, world_lab: np.ndarray) -> np.ndarray:
+def _sky_mask(lab: np.ndarray, world_lab: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The flat background touching the top, if any.
+
+    Far floor under a lamp's falloff also looks flat near the top, but it fades
+    out across a gentle gradient where the real floor's edge is a step.
+    """
     close = np.linalg.norm(lab - world_lab, axis=-1) < 2.5
     components, _ = ndimage.label(close)
     touching = np.unique(components[0][components[0] > 0])
     sky = np.isin(components, touching)
     if sky[-1].any() or sky.sum() < 0.02 * sky.size:  # reaching the bottom: that is floor, not sky
+        return np.zeros_like(sky)
+    rim = ndimage.binary_dilation(sky) & ~sky
+    if np.median(edges[rim]) < HORIZON_STEP:
         return np.zeros_like(sky)
     return sky
 
@@ -241,7 +250,8 @@ def analyse_image(image: np.ndarray) -> Analysis:
     h, w = image.shape[:2]
     lab = rgb2lab(image)
     lin = to_linear(image)
-    sky = _sky_mask(lab, rgb2lab(np.median(image[0], axis=0)[None, None])[0, 0])
+    edges = _edge_strength(lab)
+    sky = _sky_mask(lab, rgb2lab(np.median(image[0], axis=0)[None, None])[0, 0], edges)
     world = np.median(image[sky], axis=0) if sky.any() else None
     horizon = _horizon(sky, image)
     rows = np.arange(h)[:, None] + 0.5
@@ -271,7 +281,6 @@ def analyse_image(image: np.ndarray) -> Analysis:
     labels = np.full((h, w), IGNORE, dtype=np.int16)
     labels[sky] = SKY
     labels[ground] = GROUND
-    edges = _edge_strength(lab)
     objects = ndimage.binary_opening(~sky & ~ground, iterations=1)
     min_area = max(12, int(0.0012 * h * w))
     pieces, n = ndimage.label(objects)

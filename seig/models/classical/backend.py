@@ -15,6 +15,7 @@ import numpy as np
 
 from seig.models.base import CodeRequest, CodeResult, PlanResult, VerifyRequest, VerifyResult
 from seig.models.classical.analysis import Analysis, analyse_target
+from seig.models.classical.balance import fill_and_balance
 from seig.models.classical.estimate import (
     colour_name,
     estimate_colours,
@@ -115,27 +116,44 @@ class ClassicalBackend:
             if round_ == 1:
                 scene, note = search.camera_search(analysis, scene)
                 return search.colour_loop(scene, renderer, 1), note
+            if round_ == 2:  # coloured and under the final camera, a render can judge shapes that outline alike
+                scene = search.shape_search(analysis, scene, renderer, rank=0)
             return search.placement_search(scene, renderer, analysis), "refined placement, scale and rotation jointly"
         if stage == "lighting":
             if round_ == 1:
-                scene = search.choose_light_kind(scene, renderer, estimate_lamp(analysis, scene))
+                scene = search.choose_light_kind(search.aim_light(analysis, scene), renderer, estimate_lamp(analysis, scene))
                 return search.colour_loop(scene, renderer, 1), f"light set to {scene.light.kind.lower()}"
+            if round_ == 2:
+                scene = fill_and_balance(scene, renderer)
             moves = search.light_moves(scene, round_ - 2)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
             scene = search.colour_loop(scene, renderer, 1)
-            return scene, "searched light direction, strength, softness and world strength, then re-matched colours"
+            return scene, "solved key, fill and world energies, searched the lights' direction, strength, softness and world strength, then re-matched colours"
         return self._joint(round_, scene, renderer, analysis)
 
     def _joint(self, round_: int, scene: Scene, renderer: Renderer, analysis: Analysis) -> tuple[Scene, str]:
-        """Monolithic mode: the same optimisers over every parameter in each round."""
+        """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
+
+        The one-off searches the stages make (finish, light kind, light energies, rival shapes) each take half of one early round.
+        """
         if round_ == 1:
             scene, _ = search.camera_search(analysis, scene)
-        share = max(1, renderer.budget // 3)
-        for step in (
+        steps = [
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
             lambda s, r: search.pattern_search(s, r, search.light_moves(s, round_)[:2], search.light_move),
-        ):
+        ]
+        once = {
+            2: lambda s, r: search.finish_search(s, r),
+            3: lambda s, r: search.choose_light_kind(search.aim_light(analysis, s), r, estimate_lamp(analysis, s)),
+            4: lambda s, r: fill_and_balance(s, r),
+            5: lambda s, r: search.shape_search(analysis, search.polish_geometry(analysis, s, 160), r, rank=0),
+        }
+        shares = [max(1, renderer.budget // 3)] * 3
+        if round_ in once:  # the one-off search takes half the round, the two cheapest steps the rest
+            steps = [once[round_]] + steps[:2]
+            shares = [renderer.budget - 2 * max(1, renderer.budget // 4)] + [max(1, renderer.budget // 4)] * 2
+        for step, share in zip(steps, shares):
             part = Renderer(renderer.render, renderer.target, min(share, renderer.left), dress=renderer.dress, seen=dict(renderer.seen))
             scene = step(scene, part)
             renderer.absorb(part)

@@ -3,8 +3,8 @@
 Shading follows Cycles' conventions (checked against renders): a diffuse
 surface of albedo a under a uniform world of colour W shows a*W, and a sun of
 strength S at elevation e adds a*S*sin(e)/pi. So floor in shadow over floor in
-light gives the sun's share of the lighting, and the shadow's direction and
-length on the floor give the sun's azimuth and elevation.
+light gives the sun's share of the lighting, and the shadows the fitted shapes
+would cast, matched to the photo's, give the sun's azimuth and elevation.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from seig.models.classical.analysis import Analysis, to_linear
 from seig.models.classical.camera import GROUND, View
 from seig.models.classical.fit import RegionTarget, fit_ground, fit_region
 from seig.models.classical.scene import Light, Scene, SceneObject
+from seig.models.classical.shadows import fit_sun_direction
 
 
 def colour_name(srgb) -> str:
@@ -56,31 +57,11 @@ def fit_geometry(analysis: Analysis, scene: Scene, evaluations: int = 120) -> tu
 
 
 def estimate_light(analysis: Analysis, scene: Scene) -> Light:
-    """Sun direction from where shadows fall relative to the objects; strength from shadow depth."""
+    """Sun direction from the shadows the fitted shapes would cast; strength from shadow depth."""
     light = Light()
-    view = View(scene.camera, analysis.width, analysis.height)
-    rows, cols = np.nonzero(analysis.shadow)
-    if rows.size > 20 and scene.objects:
-        step = max(1, rows.size // 1500)
-        offsets, reach = [], []
-        centres = np.array([[o.x, o.y] for o in scene.objects])
-        for v, u in zip(rows[::step], cols[::step]):
-            hit = view.ground_point(u + 0.5, v + 0.5)
-            if hit is None:
-                continue
-            d = np.hypot(*(np.array(hit) - centres).T)
-            k = int(np.argmin(d))
-            obj = scene.objects[k]
-            if d[k] < 6 * max(obj.sx, obj.sz):
-                offsets.append(np.array(hit) - centres[k])
-                reach.append((d[k], 2 * obj.lift if obj.shape != "cone" else 2 * obj.sz, obj.sx))
-        if len(offsets) > 10:
-            mean = np.mean(offsets, axis=0)
-            light.azimuth = math.degrees(math.atan2(-mean[1], -mean[0])) % 360
-            tips = np.array(reach)
-            tip = np.percentile(tips[:, 0], 90)
-            tall = float(np.median(tips[:, 1]))
-            light.elevation = float(np.clip(math.degrees(math.atan2(tall, max(tip - 0.5 * np.median(tips[:, 2]), 0.05))), 15, 80))
+    fitted = fit_sun_direction(analysis, scene)
+    if fitted is not None:
+        light.azimuth, light.elevation = fitted[0], float(np.clip(fitted[1], 15, 80))
     world = to_linear(analysis.world) if analysis.world is not None else None
     lit = to_linear(analysis.ground_lit)
     if analysis.ground_shadow is not None:

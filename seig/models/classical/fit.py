@@ -160,8 +160,8 @@ def ring_starts(fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObjec
     return [lying, *standing]
 
 
-def fit_region(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120) -> tuple[SceneObject, float, dict[str, float]]:
-    """The best primitive for a region, its loss, and the best loss of every shape class."""
+def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120, rings: bool = False) -> dict[str, tuple[SceneObject, float]]:
+    """The best fit of every shape class and its loss (prior included); rings only when asked or a hole is seen."""
     by_shape: dict[str, tuple[SceneObject, float]] = {}
 
     def consider(starts: list[SceneObject]) -> None:
@@ -172,8 +172,14 @@ def fit_region(view: View, target: RegionTarget, region: Region, name: str, eval
                 by_shape[start.shape] = (fitted, loss)
 
     consider(candidates(view, region, name))
-    if region.has_hole:
+    if rings or region.has_hole:
         consider(ring_starts(by_shape))
+    return by_shape
+
+
+def fit_region(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120) -> tuple[SceneObject, float, dict[str, float]]:
+    """The best primitive for a region, its loss, and the best loss of every shape class."""
+    by_shape = fit_shapes(view, target, region, name, evaluations)
     shape = min(by_shape, key=lambda s: by_shape[s][1])
     best, loss = by_shape[shape]
     best, loss = refine_object(view, target, best, evaluations)

@@ -7,7 +7,7 @@ clearly named block per thing in the scene, with plain numbers to edit.
 
 from __future__ import annotations
 
-from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, TABLE_INSET, TABLE_LEG, TABLE_TOP, Scene, SceneObject
+from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, TABLE_INSET, TABLE_LEG, TABLE_TOP, Light, Scene, SceneObject
 
 HEADER = '''import math
 
@@ -126,10 +126,8 @@ def object_block(obj: SceneObject) -> str:
     )
 
 
-def light_block(scene: Scene) -> str:
-    light = scene.light
-    cx, cy = scene.centre()
-    name = {"SUN": "Sun", "POINT": "Lamp", "AREA": "Softbox"}.get(light.kind, "Sun")
+def light_block(light: Light, centre: tuple[float, float], name: str) -> str:
+    cx, cy = centre
     lines = [
         f"# --- {name}: azimuth/elevation in degrees, strength in {'W/m2' if light.kind == 'SUN' else 'W'} ---",
         f'light = bpy.data.objects.new("{name}", bpy.data.lights.new("{name}", type="{light.kind}"))',
@@ -145,6 +143,15 @@ def light_block(scene: Scene) -> str:
         lines.append(f"light.location = Vector(({cx:.4f}, {cy:.4f}, 0.0)) + {light.distance:.4f} * light_direction")
         lines.append(f"light.data.{'size' if light.kind == 'AREA' else 'shadow_soft_size'} = {light.size:.4f}")
     return "\n".join(lines) + "\n"
+
+
+def light_blocks(scene: Scene) -> list[str]:
+    """The key light, then the fill light when the scene has one."""
+    key = {"SUN": "Sun", "POINT": "Lamp", "AREA": "Softbox"}.get(scene.light.kind, "Sun")
+    blocks = [light_block(scene.light, scene.centre(), key)]
+    if scene.fill is not None:
+        blocks.append(light_block(scene.fill, scene.centre(), "Fill"))
+    return blocks
 
 
 def write_program(scene: Scene, title: str = "") -> str:
@@ -180,6 +187,6 @@ def write_program(scene: Scene, title: str = "") -> str:
         "camera.data.clip_end = 1000.0\n"
         "scene.camera = camera\n"
     )
-    parts.append(light_block(scene))
+    parts.extend(light_blocks(scene))
     parts.extend(object_block(obj) for obj in scene.objects)
     return "\n".join(parts)

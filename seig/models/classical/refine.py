@@ -130,10 +130,23 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
     if r is not None:
         scene.ground.color = [float(c) for c in np.clip(np.array(scene.ground.color) * r, 0.005, 0.95)]
     for k, obj in enumerate(scene.objects if objects else []):
-        r = ratio((labels == 2 + k) & (target_labels == 2 + k))
+        r = ratio(_seen_as(labels == 2 + k, target_labels))
         if r is not None:
             obj.color = [float(c) for c in np.clip(np.array(obj.color) * r, 0.005, 1.0)]
     return scene
+
+
+def _seen_as(drawn: np.ndarray, target_labels: np.ndarray) -> np.ndarray:
+    """The part of an object's drawn mask the photo shows as the one region it overlaps most.
+
+    Regions are matched by overlap, not by index: an analysis at another size may
+    number regions of similar area in another order.
+    """
+    overlap = target_labels[drawn]
+    overlap = overlap[overlap >= 2]
+    if overlap.size == 0:
+        return np.zeros_like(drawn)
+    return drawn & (target_labels == np.bincount(overlap).argmax())
 
 
 def local_errors(scene: Scene, image: np.ndarray, goal: np.ndarray) -> np.ndarray:

@@ -92,6 +92,7 @@ class Scene:
     camera: Camera = field(default_factory=Camera)
     ground: Ground = field(default_factory=Ground)
     light: Light = field(default_factory=Light)
+    fill: Light | None = None  # a second, weaker lamp lifting the key light's shadow side
     world: list[float] = field(default_factory=lambda: [0.05, 0.05, 0.05])
     objects: list[SceneObject] = field(default_factory=list)
 
@@ -104,6 +105,7 @@ class Scene:
             camera=Camera(**data.get("camera", {})),
             ground=Ground(**data.get("ground", {})),
             light=Light(**data.get("light", {})),
+            fill=Light(**data["fill"]) if data.get("fill") else None,
             world=list(data.get("world", [0.05, 0.05, 0.05])),
             objects=[SceneObject(**o) for o in data.get("objects", [])],
         )

@@ -14,10 +14,12 @@ from dataclasses import replace
 import numpy as np
 
 from seig.models.classical.analysis import Analysis
+from seig.models.classical.estimate import direct_light
 from seig.models.classical.camera import View
-from seig.models.classical.fit import RegionTarget, fit_ground, initial_object, refine_object
+from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, refine_object
 from seig.models.classical.refine import Renderer, correct_colours, local_errors
 from seig.models.classical.scene import Camera, Light, Scene
+from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.metrics import psnr
 
 LENSES = (28.0, 38.0, 50.0, 70.0)
@@ -85,6 +87,48 @@ def polish_geometry(analysis: Analysis, scene: Scene, evaluations: int) -> Scene
     return scene
 
 
+SWAP_MARGIN = 0.12  # a shape class is a rival when its silhouette loss is within this of the best
+
+
+def shape_rivals(analysis: Analysis, scene: Scene, rank: int, evaluations: int = 30) -> Scene:
+    """Every object as its ``rank``-th best other shape class (itself when no class fits about as well).
+
+    Silhouettes alone cannot tell a squat cylinder from a box or a ring whose hole is
+    hidden from a disc; shading can, so the rivals are for a render to judge.
+    """
+    scene = scene.copy()
+    view = View(scene.camera, analysis.width, analysis.height)
+    for k, obj in enumerate(scene.objects[: len(analysis.regions)]):
+        target = RegionTarget.build(analysis, k)
+        fits = fit_shapes(view, target, analysis.regions[k], obj.name, evaluations, rings=True)
+        own = target.loss(view, obj) + SHAPE_PRIOR.get(obj.shape, 0.0)
+        rivals = sorted((loss, shape) for shape, (_, loss) in fits.items() if shape != obj.shape and loss < own + SWAP_MARGIN)
+        if rank < len(rivals):
+            rival = fits[rivals[rank][1]][0]
+            scene.objects[k] = replace(rival, name=obj.name, color=obj.color, roughness=obj.roughness, metallic=obj.metallic)
+    return scene
+
+
+def shape_search(analysis: Analysis, scene: Scene, renderer: Renderer, rank: int) -> Scene:
+    """One render shows every object as a rival shape; each object keeps the rival if the error around it fell."""
+    image = renderer.image(scene)
+    trial = shape_rivals(analysis, scene, rank)
+    if image is None or trial.objects == scene.objects:
+        return scene
+    trial_image = renderer.image(trial, candidate=False)
+    if trial_image is None:
+        return scene
+    goal = renderer.goal(image.shape)
+    errors, trial_errors = local_errors(scene, image, goal), local_errors(trial, trial_image, goal)
+    scene = scene.copy()
+    for k in range(len(scene.objects)):
+        if trial_errors[k] < errors[k] * 0.97:
+            scene.objects[k] = trial.objects[k]
+    if renderer.left > 0:
+        renderer.image(scene)
+    return best(renderer, scene)
+
+
 def colour_loop(scene: Scene, renderer: Renderer, steps: int, objects: bool = True) -> Scene:
     """Analytic colour corrections, each checked by a render; the renderer keeps the best."""
     image = renderer.image(scene)
@@ -135,6 +179,10 @@ def light_move(scene: Scene, name: str, step: float) -> Scene:
         light.strength *= step * step  # keep the light reaching the scene about the same
     elif name == "world":
         scene.world = [float(c * step) for c in scene.world]
+    elif name == "fill_strength" and scene.fill is not None:
+        scene.fill.strength *= step
+    elif name == "fill_azimuth" and scene.fill is not None:
+        scene.fill.azimuth = (scene.fill.azimuth + step) % 360
     return scene
 
 
@@ -143,12 +191,17 @@ LIGHT_MOVES = [
     ("distance", 1.4), ("distance", 1 / 1.4), ("strength", 1.3), ("strength", 1 / 1.3),
     ("softness", 3.0), ("world", 1.25), ("world", 0.8), ("azimuth", 10.0), ("azimuth", -10.0),
     ("elevation", 4.0), ("elevation", -4.0), ("softness", 1 / 3.0),
+    ("fill_strength", 1.6), ("fill_strength", 1 / 1.6), ("fill_azimuth", 35.0), ("fill_azimuth", -35.0),
 ]
+FILL_SHARE = 0.3  # a fill's irradiance at the scene centre, as a share of the key's
 
 
 def light_moves(scene: Scene, round_: int) -> list[tuple[str, float]]:
     """The light's moves for this round (suns have no distance), later rounds starting further down the list."""
-    moves = [m for m in LIGHT_MOVES if scene.light.kind != "SUN" or m[0] != "distance"]
+    moves = [
+        m for m in LIGHT_MOVES
+        if (scene.light.kind != "SUN" or m[0] != "distance") and (scene.fill is not None or not m[0].startswith("fill"))
+    ]
     start = (round_ * 7) % len(moves)
     return moves[start:] + moves[:start]
 
@@ -168,6 +221,38 @@ def as_kind(scene: Scene, kind: str) -> Scene:
         light.strength, light.size = sun * 4 * math.pi * light.distance**2, 0.3
     else:
         light.strength, light.size = sun * math.pi * light.distance**2, 2.0
+    return scene
+
+
+def aim_light(analysis: Analysis, scene: Scene) -> Scene:
+    """The light turned to where the current shapes' shadows best match the photo's (same energy on the floor)."""
+    fitted = fit_sun_direction(analysis, scene)
+    if fitted is None:
+        return scene
+    scene = scene.copy()
+    light = scene.light
+    before = math.sin(math.radians(light.elevation))
+    light.azimuth, light.elevation = fitted[0], float(np.clip(fitted[1], 10.0, 85.0))
+    light.strength *= before / max(math.sin(math.radians(light.elevation)), 0.1)
+    return scene
+
+
+def with_fill(scene: Scene, turn: float) -> Scene:
+    """The scene with a soft fill lamp ``turn`` degrees round from the key, taking FILL_SHARE of its light."""
+    scene = scene.copy()
+    key = scene.light
+    elevation, distance = 40.0, max(2.0 * scene.camera.height, 4.0)
+    irradiance = FILL_SHARE * direct_light(key)
+    key.strength *= 1 - FILL_SHARE / 2
+    scene.fill = Light(
+        kind="POINT",
+        azimuth=(key.azimuth + turn) % 360,
+        elevation=elevation,
+        distance=distance,
+        strength=irradiance * 4 * math.pi * distance**2 / math.sin(math.radians(elevation)),
+        size=1.0,
+        color=list(key.color),
+    )
     return scene
 
 
