@@ -15,7 +15,7 @@ import numpy as np
 
 from seig.models.base import CodeRequest, CodeResult, PlanResult, VerifyRequest, VerifyResult
 from seig.models.classical.analysis import Analysis, analyse_target
-from seig.models.classical.balance import fill_and_balance
+from seig.models.classical.balance import balance_lights, fill_and_balance
 from seig.models.classical.estimate import (
     colour_name,
     estimate_colours,
@@ -111,7 +111,8 @@ class ClassicalBackend:
             if round_ == 2:
                 scene = search.finish_search(scene, renderer)
                 return search.colour_loop(scene, renderer, 1), "chose glossy/matte/metal per object, then corrected colours"
-            return search.colour_loop(scene, renderer, 3), "corrected colours by rendered-vs-photo ratios"
+            scene = balance_lights(scene, renderer)  # albedos are only right under the right light energies
+            return search.colour_loop(scene, renderer, 2), "solved light and world energies, then corrected colours by rendered-vs-photo ratios"
         if stage == "composition":
             if round_ == 1:
                 scene, note = search.camera_search(analysis, scene)
@@ -134,7 +135,7 @@ class ClassicalBackend:
     def _joint(self, round_: int, scene: Scene, renderer: Renderer, analysis: Analysis) -> tuple[Scene, str]:
         """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
 
-        The one-off searches the stages make (finish, light kind, light energies, rival shapes) each take half of one early round.
+        The one-off searches the stages make (light energies, finish, rival shapes, light kind, fill) each take half of one early round.
         """
         if round_ == 1:
             scene, _ = search.camera_search(analysis, scene)
@@ -143,11 +144,12 @@ class ClassicalBackend:
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
             lambda s, r: search.pattern_search(s, r, search.light_moves(s, round_)[:2], search.light_move),
         ]
-        once = {
-            2: lambda s, r: search.finish_search(s, r),
-            3: lambda s, r: search.choose_light_kind(search.aim_light(analysis, s), r, estimate_lamp(analysis, s)),
-            4: lambda s, r: fill_and_balance(s, r),
-            5: lambda s, r: search.shape_search(analysis, search.polish_geometry(analysis, s, 160), r, rank=0),
+        once = {  # in the order the stages make them
+            2: lambda s, r: balance_lights(s, r),
+            3: lambda s, r: search.finish_search(s, r),
+            4: lambda s, r: search.shape_search(analysis, search.polish_geometry(analysis, s, 160), r, rank=0),
+            5: lambda s, r: search.choose_light_kind(search.aim_light(analysis, s), r, estimate_lamp(analysis, s)),
+            6: lambda s, r: fill_and_balance(s, r),
         }
         shares = [max(1, renderer.budget // 3)] * 3
         if round_ in once:  # the one-off search takes half the round, the two cheapest steps the rest
