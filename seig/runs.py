@@ -220,13 +220,6 @@ def reconstruct(
     return json.loads(report.read_text())
 
 
-def _best_psnr(values: dict) -> float | None:
-    scores = values.get("best_scores")
-    if scores is None:
-        return None
-    return scores.psnr if hasattr(scores, "psnr") else scores.get("psnr")
-
-
 def list_runs(ctx: Context) -> list[RunInfo]:
     """Every run in the checkpointer, newest first."""
     graph = open_graph(ctx)
