@@ -9,6 +9,7 @@ object. Touching objects of different hues are split by clustering in Lab.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from scipy import ndimage
 from scipy.cluster.vq import kmeans2
 from PIL import Image
 from skimage.color import lab2rgb, rgb2lab
+from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import remove_small_holes
 
 from seig.models.classical.camera import GROUND, SKY
@@ -28,7 +30,13 @@ ANALYSIS_SIDE = 256
 MAX_REGIONS = 12
 EDGE_CONTRAST = 4.0  # Lab units per pixel along a region's outline; light blobs and soft shadows stay below
 SPLIT_CONTRAST = 5.0
-HORIZON_STEP = 1.5  # Lab units per pixel along the background's lower rim; a fading floor stays below
+HORIZON_STEP = 1.5
+CLIPPED = 0.98
+CLIPPED_FLOOR = True
+FRAGMENT = (3.0, 0.3)  # a neighbour at least this many times larger holding this share of the outline
+ENCLOSE_EDGE, ENCLOSE_GAP, ENCLOSE_OPEN, ENCLOSE_SHARE = (1.5, 4.0), 2, 0.05, (0.08, 0.5)
+HUE_SIGMA, HUE_STEPS = 0.06, 6
+POOL_RIM = (75, 2.0)  # percentile and Lab units per pixel along a light pool's rim  # Lab units per pixel along the background's lower rim; a fading floor stays below
 
 
 def to_linear(srgb: np.ndarray) -> np.ndarray:
@@ -166,6 +174,40 @@ def _fit_ground_brightness(lum: np.ndarray, candidate: np.ndarray) -> np.ndarray
     return np.exp(model)
 
 
+def _floor_hue_field(chroma: np.ndarray, seed: np.ndarray, below: np.ndarray, start: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """The floor's chromaticity as a smooth field: under a tinted lamp it drifts away from its far-off hue.
+
+    Grown from the floor pixels that match the global hue, by normalised
+    convolution, a few times, each time taking in pixels close to the local hue.
+    """
+    sigma = HUE_SIGMA * max(chroma.shape[:2])
+    field = np.broadcast_to(start, chroma.shape).copy()
+    weight = seed.astype(float)
+    for _ in range(HUE_STEPS):
+        if weight.sum() < 12:
+            break
+        mass = ndimage.gaussian_filter(weight, sigma, mode="nearest")
+        local = np.stack([ndimage.gaussian_filter(weight * chroma[..., c], sigma, mode="nearest") for c in range(3)], axis=-1)
+        field = np.where((mass > 0.05)[..., None], local / np.maximum(mass, 1e-6)[..., None], field)
+        weight = (below & (np.linalg.norm(chroma - field, axis=-1) < tolerance)).astype(float)
+    return field
+
+
+def _light_pools(bright: np.ndarray, lit: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Floor under a lamp, brighter than the smooth floor model can follow: it fades into lit floor without an edge.
+
+    A floor-coloured object brighter than the floor has an outline; a pool of light only a gradient.
+    """
+    pools = np.zeros_like(bright)
+    pieces, n = ndimage.label(bright)
+    for i in range(1, n + 1):
+        piece = pieces == i
+        rim = ndimage.binary_dilation(piece, iterations=2) & lit
+        if rim.sum() >= 8 and np.percentile(edges[rim], POOL_RIM[0]) < POOL_RIM[1]:
+            pools |= piece
+    return pools
+
+
 def _split_by_colour(mask: np.ndarray, lab: np.ndarray, edges: np.ndarray, min_area: int, depth: int = 0) -> list[np.ndarray]:
     """Split a region in two when its pixels form two hues with a sharp edge between them (touching objects).
 
@@ -176,7 +218,11 @@ def _split_by_colour(mask: np.ndarray, lab: np.ndarray, edges: np.ndarray, min_a
         return [mask]
     rgb = np.clip(_lab_to_linear(lab[mask]), 0, None)
     features = 100 * _chroma(rgb)[:, :2]
-    centres, assignment = kmeans2(features, 2, seed=np.random.default_rng(0), minit="++")
+    if np.ptp(features, axis=0).max() < 1e-6:
+        return [mask]
+    with warnings.catch_warnings():  # an empty cluster just means one hue: handled below
+        warnings.simplefilter("ignore")
+        centres, assignment = kmeans2(features, 2, seed=np.random.default_rng(0), minit="++")
     shares = np.bincount(assignment, minlength=2) / len(assignment)
     if np.linalg.norm(centres[0] - centres[1]) < 9.0 or shares.min() < 0.1:
         return [mask]
@@ -226,6 +272,79 @@ def _hugs_sky(mask: np.ndarray, sky: np.ndarray) -> bool:
     return bool(cols.size >= 4 * rows.size and capped)
 
 
+@dataclass
+class Outlines:
+    """Sharp outlines, and the patches they close in (everything but the large edge-free areas reaching the frame)."""
+
+    strong: np.ndarray
+    patches: list[np.ndarray]
+    open_area: np.ndarray
+
+    @classmethod
+    def find(cls, edges: np.ndarray, min_area: int) -> "Outlines":
+        strong = ndimage.binary_dilation(apply_hysteresis_threshold(edges, ENCLOSE_EDGE[0], ENCLOSE_EDGE[1]), iterations=ENCLOSE_GAP)
+        free, n = ndimage.label(~strong)
+        sizes = ndimage.sum(np.ones_like(free), free, index=np.arange(1, n + 1))
+        border = np.unique(np.concatenate([free[0], free[-1], free[:, 0], free[:, -1]]))
+        open_ids = [int(i) for i in border if i > 0 and sizes[i - 1] >= ENCLOSE_OPEN * free.size]
+        patches = [free == i for i in range(1, n + 1) if i not in open_ids and sizes[i - 1] >= min_area // 2]
+        return cls(strong=strong, patches=patches, open_area=np.isin(free, open_ids))
+
+
+def _outlined(outlines: Outlines, inside: np.ndarray, lit: np.ndarray, shadow: np.ndarray, min_area: int) -> np.ndarray:
+    """Patches closed in by sharp outlines: the faces of an object the floor's own colour, which only its outline betrays.
+
+    The floor (and the sky) are the large edge-free areas reaching the frame;
+    light falloff and soft shadows do not draw closed sharp lines, objects do.
+    A sharp cast shadow is closed in too, but it meets its object only at the
+    base, where a shaded face shares much of its outline with the object.
+    """
+    strong = outlines.strong
+    patches = [p & inside for p in outlines.patches if (p & inside).sum() >= min_area // 2]
+    objectish = inside & ~lit & ~shadow
+    shaded = []
+    for patch in patches:
+        if shadow[patch].mean() <= 0.5 or objectish[patch].mean() >= ENCLOSE_SHARE[0]:
+            objectish |= patch
+        else:
+            shaded.append(patch)
+    for patch in sorted(shaded, key=lambda p: -p.sum()):
+        ring = ndimage.binary_dilation(patch, iterations=2 * ENCLOSE_GAP + 3) & ~patch & ~strong
+        if ring.any() and objectish[ring].mean() >= ENCLOSE_SHARE[1]:
+            objectish |= patch
+    accepted = objectish & ~(inside & ~lit & ~shadow)
+    # the outline pixels between such patches belong to the object too
+    return accepted | (strong & ndimage.binary_dilation(accepted, iterations=ENCLOSE_GAP + 1) & inside & ~lit)
+
+
+def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) -> list[Region]:
+    """Fold small pieces into the region they lean on: a hat or a nose, a reflection on metal, a shadowed part.
+
+    A piece counts as a fragment when it is much smaller than a neighbour that
+    holds a good share of its outline; a small object merely in front of a big one
+    touches it along less of its outline.
+    """
+    regions = sorted(regions, key=lambda r: r.area)
+    merged = True
+    while merged:
+        merged = False
+        for i, small in enumerate(regions):
+            ring = ndimage.binary_dilation(small.mask, iterations=2) & ~small.mask
+            best, share = None, 0.0
+            for j, other in enumerate(regions):
+                if j != i and other.area * FRAGMENT[0] >= small.area:
+                    s = float(other.mask[ring].mean())
+                    if s > share:
+                        best, share = j, s
+            if best is not None and share >= FRAGMENT[1]:
+                union = small.mask | regions[best].mask
+                regions = [r for k, r in enumerate(regions) if k not in (i, best)] + [_region(union, image, lum)]
+                regions.sort(key=lambda r: r.area)
+                merged = True
+                break
+    return regions
+
+
 def _drop_holes(regions: list[Region], chroma: np.ndarray, ground_chroma: np.ndarray, labels: np.ndarray) -> list[Region]:
     """Floor seen through a ring (a torus hole) is floor: enclosed by one region and floor-coloured."""
     kept = []
@@ -254,22 +373,36 @@ def analyse_image(image: np.ndarray) -> Analysis:
 
     chroma = _chroma(lin)
     lum = lin.mean(axis=-1)
+    min_area = max(12, int(0.0012 * h * w))
     bottom = below & (rows > h * 0.6) if (below & (rows > h * 0.6)).sum() > 20 else below
     if not bottom.any():
         bottom = ~sky if (~sky).any() else np.ones_like(sky)
+    clipped = image.max(axis=-1) > CLIPPED  # over-exposed: hue lost, so it says nothing of the floor's colour
+    if (bottom & ~clipped).sum() > 20:
+        bottom &= ~clipped
     ground_chroma = np.median(chroma[bottom], axis=0)
     tolerance = 0.035 + 0.004 / (lum + 0.01)
     world_chroma = _chroma(to_linear(world)) if world is not None else ground_chroma
     tinted = ground_chroma * world_chroma / max((ground_chroma * world_chroma).sum(), 1e-6)
     near_lit = np.linalg.norm(chroma - ground_chroma, axis=-1) < tolerance
-    near_tint = _distance_to_segment(chroma, ground_chroma, tinted) < tolerance
-    candidate = below & near_lit
+    hue = _floor_hue_field(chroma, below & near_lit & ~clipped, below, ground_chroma, tolerance)
+    near_lit = np.linalg.norm(chroma - hue, axis=-1) < tolerance
+    hue_tinted = hue * world_chroma / np.maximum((hue * world_chroma).sum(axis=-1, keepdims=True), 1e-6)
+    near_tint = _distance_to_segment(chroma, hue, hue_tinted) < tolerance
+    outlines = Outlines.find(edges, min_area)
+    # an over-exposed pool of lamp light has no hue to go by, but no outline either
+    candidate = below & (near_lit | (clipped & outlines.open_area & CLIPPED_FLOOR))
     model = _fit_ground_brightness(lum, candidate)
     ratio = lum / np.maximum(model, 1e-4)
     lit = candidate & (ratio > 0.8) & (ratio < 1.25)
+    lit |= _light_pools(candidate & (ratio >= 1.25), lit, edges)
     shadow = below & (near_lit | near_tint) & (ratio <= 0.8) & (ratio > 0.02)
     shadow |= below & (lum < 0.004) & ~lit  # pitch-black shadows have no reliable chroma
     ground = lit | shadow
+    outlined = _outlined(outlines, ~sky & below, lit, shadow, min_area)
+    ground &= ~outlined
+    lit &= ~outlined
+    shadow &= ~outlined
 
     deep = shadow & (ratio < 0.6)
     shadow_chroma = np.median(chroma[deep], axis=0) if deep.sum() > 20 else tinted
@@ -277,7 +410,6 @@ def analyse_image(image: np.ndarray) -> Analysis:
     labels[sky] = SKY
     labels[ground] = GROUND
     objects = ndimage.binary_opening(~sky & ~ground, iterations=1)
-    min_area = max(12, int(0.0012 * h * w))
     pieces, n = ndimage.label(objects)
     regions: list[Region] = []
     for i in range(1, n + 1):
@@ -295,6 +427,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
                 continue
             regions.append(_region(part, image, lum))
     regions = _drop_holes(regions, chroma, ground_chroma, labels)
+    regions = _merge_fragments(regions, image, lum)
     regions.sort(key=lambda r: -r.area)
     regions = regions[:MAX_REGIONS]
     for k, region in enumerate(regions):
@@ -334,8 +467,9 @@ def _floor_in_shade(part: np.ndarray, chroma: np.ndarray, ratio: np.ndarray, sha
 
 
 def _distance_to_segment(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of each point to the segment a-b (a and b may be per-point fields)."""
     ab = b - a
-    t = np.clip(((points - a) * ab).sum(axis=-1) / max(float(ab @ ab), 1e-9), 0.0, 1.0)
+    t = np.clip(((points - a) * ab).sum(axis=-1) / np.maximum((ab * ab).sum(axis=-1), 1e-9), 0.0, 1.0)
     return np.linalg.norm(points - (a + t[..., None] * ab), axis=-1)
 
 
