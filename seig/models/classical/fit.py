@@ -20,7 +20,9 @@ from seig.models.classical.analysis import Analysis, Region
 from seig.models.classical.camera import GROUND, SKY, View, clip_to_box, fill_convex, ground_polygon, polygon_area, silhouette_polygons, top_edge
 from seig.models.classical.scene import Camera, Ground, SceneObject
 
-SHAPE_PRIOR = {"sphere": 0.0, "cube": 0.0, "cylinder": 0.005, "cone": 0.01, "torus": 0.02, "table": 0.03, "snowman": 0.03}
+# Added to a class's silhouette loss. A box, with the most free parameters, outlines almost anything
+# fairly well, so it pays the most; fitted on generator seeds below 1000 (held-out class accuracy 0.50 -> 0.62).
+SHAPE_PRIOR = {"sphere": 0.0, "cube": 0.05, "cylinder": 0.03, "cone": 0.02, "torus": 0.04, "table": 0.02, "snowman": -0.03}
 
 
 @dataclass
@@ -160,6 +162,12 @@ def ring_starts(fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObjec
     return [lying, *standing]
 
 
+def table_starts(fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObject]:
+    """A table start from the fitted box: a table's outline is a box's, less the floor seen between its legs."""
+    box = fitted["cube"][0]
+    return [replace(box, shape="table", rotation=(box.rotation + turn) % 180) for turn in (0.0, 90.0)]
+
+
 def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120, rings: bool = False) -> dict[str, tuple[SceneObject, float]]:
     """The best fit of every shape class and its loss (prior included); rings only when asked or a hole is seen."""
     by_shape: dict[str, tuple[SceneObject, float]] = {}
@@ -172,6 +180,7 @@ def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, eval
                 by_shape[start.shape] = (fitted, loss)
 
     consider(candidates(view, region, name))
+    consider(table_starts(by_shape))
     if rings or region.has_hole:
         consider(ring_starts(by_shape))
     return by_shape
