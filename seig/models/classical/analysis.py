@@ -5,6 +5,10 @@ colour but barely changes its hue: the ground is the large region sharing the
 ground's chromaticity whose brightness follows a smooth falloff, shadows are
 the same chromaticity darker, and whatever is neither ground nor world is an
 object. Touching objects of different hues are split by clustering in Lab.
+
+Where hue cannot tell (a white object on a white floor, the shaded side of an
+object the floor's colour, floor burnt out to white under a lamp), sharp closed
+outlines do: light falloff and soft shadows draw none.
 """
 
 from __future__ import annotations
@@ -30,13 +34,15 @@ ANALYSIS_SIDE = 256
 MAX_REGIONS = 12
 EDGE_CONTRAST = 4.0  # Lab units per pixel along a region's outline; light blobs and soft shadows stay below
 SPLIT_CONTRAST = 5.0
-HORIZON_STEP = 1.5
-CLIPPED = 0.98
-CLIPPED_FLOOR = True
-FRAGMENT = (3.0, 0.3)  # a neighbour at least this many times larger holding this share of the outline
+HORIZON_STEP = 1.5  # Lab units per pixel along the background's lower rim; a fading floor stays below
+CLIPPED = 0.98  # sRGB level above which a pixel is over-exposed and its hue lost
+FRAGMENT = (3.0, 0.3)  # a neighbour at least this many times larger, holding this share of a piece's outline
+# Closed outlines: hysteresis thresholds (Lab units per pixel), gap bridged (pixels), the share of the
+# frame an edge-free area reaching the border needs to count as open floor or sky, and how much of a
+# shaded patch (inside, then around it) must already be object for the patch to join it.
 ENCLOSE_EDGE, ENCLOSE_GAP, ENCLOSE_OPEN, ENCLOSE_SHARE = (1.5, 4.0), 2, 0.05, (0.08, 0.5)
-HUE_SIGMA, HUE_STEPS = 0.06, 6
-POOL_RIM = (75, 2.0)  # percentile and Lab units per pixel along a light pool's rim  # Lab units per pixel along the background's lower rim; a fading floor stays below
+HUE_SIGMA, HUE_STEPS = 0.06, 6  # blur (share of the long side) and growth steps of the floor's hue field
+POOL_RIM = (75, 2.0)  # percentile and Lab units per pixel along a light pool's rim
 
 
 def to_linear(srgb: np.ndarray) -> np.ndarray:
@@ -391,7 +397,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
     near_tint = _distance_to_segment(chroma, hue, hue_tinted) < tolerance
     outlines = Outlines.find(edges, min_area)
     # an over-exposed pool of lamp light has no hue to go by, but no outline either
-    candidate = below & (near_lit | (clipped & outlines.open_area & CLIPPED_FLOOR))
+    candidate = below & (near_lit | (clipped & outlines.open_area))
     model = _fit_ground_brightness(lum, candidate)
     ratio = lum / np.maximum(model, 1e-4)
     lit = candidate & (ratio > 0.8) & (ratio < 1.25)

@@ -1,0 +1,84 @@
+"""The photo analysis on small synthetic images: each case isolates one thing the segmentation must get right."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from seig.models.classical.analysis import Region, _merge_fragments, analyse_image
+
+SIDE = 160
+
+
+def _floor(colour=(0.45, 0.5, 0.42)) -> np.ndarray:
+    """A floor filling the frame, slightly darker towards the top (further away)."""
+    rows = np.linspace(0.85, 1.0, SIDE)[:, None, None]
+    return np.clip(np.ones((SIDE, SIDE, 3)) * np.array(colour) * rows, 0, 1)
+
+
+def _disc(cx: float, cy: float, r: float) -> np.ndarray:
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    return (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def test_an_over_exposed_pool_of_lamp_light_is_floor_not_an_object():
+    image = _floor()
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    pool = np.exp(-((xx - 70) ** 2 + (yy - 135) ** 2) / (2 * 40.0**2))
+    image = np.clip(image * (1 + 2.5 * pool[..., None]), 0, 1)  # a lamp's falloff, burnt out to white near the camera
+    box = np.zeros((SIDE, SIDE), bool)
+    box[50:80, 100:135] = True
+    image[box] = (0.7, 0.12, 0.1)
+    analysis = analyse_image(image)
+    assert (image.max(axis=-1) > 0.98).sum() > 400  # the case really has a clipped pool
+    assert len(analysis.regions) == 1
+    assert _iou(analysis.regions[0].mask, box) > 0.8
+
+
+def test_the_shaded_side_of_an_object_the_floors_colour_is_kept_by_its_outline():
+    """Its shaded side looks like floor in shadow (same hue, darker); the sharp outline says it is not."""
+    image = _floor((0.4, 0.42, 0.5))
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    body = ((xx - 80) / 40.0) ** 2 + ((yy - 90) / 30.0) ** 2 <= 1
+    shade = np.clip(1.6 - 1.3 * (yy - 60) / 60.0, 0.3, 1.6)  # lit from above: bright top, dark bottom, no terminator
+    image = np.where(body[..., None], np.clip(np.array((0.37, 0.42, 0.53)) * shade[..., None], 0, 1), image)
+    analysis = analyse_image(image)
+    assert len(analysis.regions) == 1
+    assert _iou(analysis.regions[0].mask, body) > 0.85
+
+
+def _region(mask: np.ndarray, image: np.ndarray) -> Region:
+    return Region(mask=mask, color=np.median(image[mask], axis=0), lit_color=np.median(image[mask], axis=0), highlight=0.0)
+
+
+def test_a_small_part_resting_on_an_object_is_folded_into_it():
+    image = _floor()
+    body = _disc(80, 95, 30)
+    hat = np.zeros_like(body)
+    hat[56:72, 72:88] = True  # sunk into the top of the body, as a hat sits on a head
+    hat &= ~body
+    merged = _merge_fragments([_region(body, image), _region(hat, image)], image, image.mean(axis=-1))
+    assert len(merged) == 1
+    assert (merged[0].mask == (body | hat)).all()
+
+
+def test_a_small_object_in_front_of_a_big_one_stays_apart():
+    image = _floor()
+    big = np.zeros((SIDE, SIDE), bool)
+    big[30:110, 30:130] = True
+    small = _disc(80, 118, 12) & ~big  # touches the big one along a small part of its outline
+    regions = _merge_fragments([_region(big, image), _region(small, image)], image, image.mean(axis=-1))
+    assert len(regions) == 2
+
+
+def test_two_objects_side_by_side_stay_two():
+    image = _floor()
+    left, right = _disc(50, 90, 22), _disc(112, 90, 22)
+    image[left] = (0.15, 0.3, 0.75)
+    image[right] = (0.75, 0.3, 0.15)
+    analysis = analyse_image(image)
+    assert len(analysis.regions) == 2
