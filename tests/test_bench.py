@@ -174,8 +174,13 @@ def test_smoke_suite_writes_table_csv_and_plot(tmp_path):
         assert row["error"] == "", row["error"]
         assert 5 < float(row["psnr"]) <= 60 and 0 <= float(row["iou"]) <= 1
         assert int(row["renders"]) >= 1
+    staged_stages = dict(part.split("=") for part in rows[0]["stage_seconds"].split())
+    assert list(staged_stages) == ["scaffold", "geometry", "materials", "composition", "lighting"]
+    assert all(float(v) > 0 for v in staged_stages.values())
+    assert list(dict(part.split("=") for part in rows[1]["stage_seconds"].split())) == ["all"]
     report = (out / "report.md").read_text()
     assert "| staged |" in report and "| monolithic |" in report and "Targets" in report
+    assert "Seconds per stage" in report
     with Image.open(out / "fidelity.png") as plot:
         assert plot.size == (640, 400)
         pixels = {tuple(p) for p in np.asarray(plot.convert("RGB")).reshape(-1, 3)}

@@ -46,7 +46,7 @@ SUITE_RUNS: dict[str, dict] = {
 COLUMNS = (
     "scene", "seed", "mode", "objects_true", "objects_found", "psnr", "ssim", "lpips", "iou", "position_error",
     "size_error", "color_error", "camera_height_error", "camera_tilt_error", "camera_lens_error",
-    "renders", "rounds", "seconds", "error",
+    "renders", "rounds", "seconds", "stage_seconds", "error",
 )
 
 
@@ -143,6 +143,7 @@ def _row(case: SceneCase, mode: str, score: SceneScore, report: dict | None, sec
         renders=totals.get("renders"),
         rounds=totals.get("rounds"),
         seconds=round(seconds, 2),
+        stage_seconds={stage["stage"]: stage["seconds"] for stage in (report or {}).get("stages", [])},
         error=error or score.error,
     )
     return row
@@ -244,7 +245,9 @@ def summarize(rows: list[dict]) -> dict:
         return float(np.mean(values)) if values else None
 
     counted = [r for r in rows if r.get("objects_found") is not None]
+    stages = dict.fromkeys(stage for r in rows for stage in r.get("stage_seconds") or {})
     return {
+        "stage_seconds": {stage: float(np.mean([r["stage_seconds"][stage] for r in rows if stage in (r.get("stage_seconds") or {})])) for stage in stages},
         "scenes": len(rows),
         "failed": sum(1 for r in rows if r.get("psnr") is None),
         "count_exact": (sum(r["objects_found"] == r["objects_true"] for r in counted) / len(rows)) if rows else None,
@@ -287,6 +290,14 @@ def markdown_report(result: BenchResult, options: BenchOptions) -> str:
             ],
         ),
     ]
+    stages = list(dict.fromkeys(stage for s in sums.values() for stage in s["stage_seconds"]))
+    if stages:
+        parts += [
+            "",
+            "## Seconds per stage (mean over scenes)",
+            "",
+            _table(["mode", *stages], [[mode, *(_fmt(s["stage_seconds"].get(stage), 1) for stage in stages)] for mode, s in sums.items()]),
+        ]
     if "staged" in sums:
         lines = []
         for label, key, op, threshold in TARGETS:
@@ -333,7 +344,7 @@ def write_outputs(result: BenchResult, options: BenchOptions) -> None:
     with result.csv_path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(result.rows)
+        writer.writerows({**row, "stage_seconds": " ".join(f"{k}={v:g}" for k, v in (row.get("stage_seconds") or {}).items())} for row in result.rows)
     if result.photo_rows:
         with (out / "photos.csv").open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["photo", "mode", "psnr", "ssim", "renders", "seconds", "error"], extrasaction="ignore")
