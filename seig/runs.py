@@ -339,9 +339,7 @@ def edit_with_model(
     settings = state.settings.model_copy(update=updates)
     if settings.model == "classical":
         raise ValueError("free-text edits need a VLM (--model openai:<name> ...); offline, use --set Object.prop=value")
-    start = StageStart(
-        program=state.best_program, scores=state.best_scores, render=state.best_render, backend_state=state.backend_state
-    )
+    start = StageStart(program=state.best_program, render=state.best_render, backend_state=state.backend_state)
     open_graph(ctx).update_state(
         _config(thread_id),
         {

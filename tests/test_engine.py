@@ -138,6 +138,19 @@ def test_a_worse_round_is_reverted_and_the_next_starts_from_the_best(target, tmp
     assert "(0.8, 0.05, 0.05, 1)" in third_coder_prompt and "(0.05, 0.05, 0.8, 1)" not in third_coder_prompt
 
 
+def test_each_stage_is_judged_against_its_own_rounds(target, tmp_path):
+    """A scaffold that happens to score high must not swallow the stages built on it."""
+    replies = [structured_reply(PLAN), code_reply(RED), verdict(True), code_reply(BLUE), verdict(False, "x"), code_reply(RED), verdict(True)]
+    replies += [code_reply(BLUE), verdict(True)]
+    ctx, thread, events = run(target, tmp_path, replies, budgets={"scaffold": 1, "geometry": 2, "materials": 1, "composition": 0, "lighting": 0})
+    assert events[-1]["type"] == "done", events[-1]
+    state = runs.get_run_state(thread, ctx)
+    assert [(r.stage, r.kept) for r in state.history] == [("scaffold", True), ("geometry", True), ("geometry", True), ("materials", True)]
+    assert state.history[3].scores.psnr < state.history[0].scores.psnr  # worse than the scaffold, kept all the same
+    assert state.best_program.strip() == BLUE.strip()
+    assert "(0.05, 0.05, 0.8, 1)" in (tmp_path / "run" / "scene.py").read_text()
+
+
 def test_a_program_error_becomes_feedback_for_the_next_round(target, tmp_path):
     replies = [structured_reply(PLAN), code_reply(BROKEN), code_reply(RED), verdict(True)]
     ctx, thread, events = run(target, tmp_path, replies)

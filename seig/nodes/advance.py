@@ -1,4 +1,11 @@
-"""Advance node: closes a stage and opens the next, remembering where it started for 'redo'."""
+"""Advance node: closes a stage and opens the next, remembering where it started for 'redo'.
+
+The next stage starts from the best program so far, but is judged against its
+own rounds only: an earlier stage may be drawn differently (grey blocks for the
+scaffold), so its score is no bar for a fuller scene. Without this, a stage
+whose rounds all score under the scaffold would be thrown away, and so would
+every stage after it.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +23,10 @@ def advance(state: SeigState) -> dict:
         "decision": None,
         "todo": [],
         "last_error": None,
+        "best_score": None,
+        "best_scores": None,
         "stage_start": StageStart(
             program=state.best_program,
-            score=state.best_score,
-            scores=state.best_scores,
             render=state.best_render,
             backend_state=state.backend_state,
         ),

@@ -61,8 +61,8 @@ def approve(state: SeigState) -> dict:
         "todo": [],
         "last_error": None,
         "best_program": start.program,
-        "best_score": start.score,
-        "best_scores": start.scores,
+        "best_score": None,  # judged against its own rounds, as when it first began
+        "best_scores": None,
         "best_render": start.render,
         "backend_state": start.backend_state,
     }

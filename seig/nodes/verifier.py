@@ -1,7 +1,7 @@
 """Verifier node: scores the render, asks the backend for a verdict, keeps the best program.
 
-A round that scores worse than the best so far is reverted, as a 3D artist
-would undo: the next round starts again from the best program.
+A round that scores worse than the best of its stage is reverted, as a 3D
+artist would undo: the next round starts again from the best program.
 """
 
 from __future__ import annotations

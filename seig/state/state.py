@@ -137,8 +137,6 @@ class StageStart(BaseModel):
     """The best result when a stage began, so 'redo stage' can return to it."""
 
     program: str = ""
-    score: float | None = None
-    scores: Scores | None = None
     render: str | None = None
     backend_state: dict[str, Any] = Field(default_factory=dict)
 
