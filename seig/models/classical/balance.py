@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import nnls
 
-from seig.models.classical.analysis import to_linear
+from seig.models.classical.analysis import CLIPPED, to_linear
 from seig.models.classical.refine import Renderer
 from seig.models.classical.scene import Light, Scene
-from seig.models.classical.search import with_fill
+from seig.models.classical.search import best, with_fill
 
-SATURATED = 0.98  # sRGB level above which a pixel says nothing about energy
 FILL_TURN = 180.0  # where a new fill lamp goes, in degrees round from the key: its shadow side
 NEGLIGIBLE = 0.1  # a fill the solve turns down below this share of its first guess is dropped
 
@@ -51,7 +50,7 @@ def balance_lights(scene: Scene, renderer: Renderer) -> Scene:
     if any(image is None for image in images):
         return scene
     goal = renderer.goal(images[0].shape)
-    usable = (goal.max(axis=2) < SATURATED) & np.all([image.max(axis=2) < SATURATED for image in images], axis=0)
+    usable = (goal.max(axis=2) < CLIPPED) & np.all([image.max(axis=2) < CLIPPED for image in images], axis=0)  # over-exposed pixels say nothing about energy
     if usable.sum() < 50:
         return scene
     seen = to_linear(goal)[usable]
@@ -71,7 +70,7 @@ def balance_lights(scene: Scene, renderer: Renderer) -> Scene:
         else:
             balanced.world = [float(w * g) for w, g in zip(balanced.world, gain)]
     renderer.image(balanced)
-    return renderer.best[1].copy() if renderer.best is not None else balanced
+    return best(renderer, balanced)
 
 
 def fill_and_balance(scene: Scene, renderer: Renderer) -> Scene:
