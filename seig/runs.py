@@ -347,6 +347,7 @@ def edit_with_model(
             "stage_index": 0,
             "round": 0,
             "extra_rounds": 0,
+            "carried_rounds": 0,
             "stage_done": False,
             "decision": None,
             "todo": [instruction.strip()],

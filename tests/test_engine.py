@@ -151,6 +151,17 @@ def test_each_stage_is_judged_against_its_own_rounds(target, tmp_path):
     assert "(0.05, 0.05, 0.8, 1)" in (tmp_path / "run" / "scene.py").read_text()
 
 
+def test_rounds_a_stage_did_not_need_carry_over_to_the_next(target, tmp_path):
+    """A staged run may spend the whole budget it was given, as a monolithic run does."""
+    replies = [structured_reply(PLAN), code_reply(RED), verdict(True)]
+    replies += [code_reply(BLUE), verdict(False, "x"), code_reply(BLUE), verdict(False, "y"), code_reply(BLUE), verdict(False, "z")]
+    ctx, thread, events = run(target, tmp_path, replies, budgets={"scaffold": 3, "geometry": 1, "materials": 0, "composition": 0, "lighting": 0})
+    assert events[-1]["type"] == "done", events[-1]
+    state = runs.get_run_state(thread, ctx)
+    assert [(r.stage, r.round) for r in state.history] == [("scaffold", 1), ("geometry", 1), ("geometry", 2), ("geometry", 3)]
+    assert not ctx.chat_model.script
+
+
 def test_a_program_error_becomes_feedback_for_the_next_round(target, tmp_path):
     replies = [structured_reply(PLAN), code_reply(BROKEN), code_reply(RED), verdict(True)]
     ctx, thread, events = run(target, tmp_path, replies)

@@ -49,3 +49,10 @@ def test_zero_budget_stages_are_skipped_and_revise_extends_the_budget():
     s = state(settings=RunSettings(budgets={"scaffold": 1, "geometry": 0, "materials": 2, "composition": 0, "lighting": 0}))
     assert s.stages == ["scaffold", "materials"]
     assert s.model_copy(update={"stage_index": 1, "extra_rounds": 1}).round_budget == 3
+
+
+def test_unspent_rounds_are_what_the_stage_and_its_carry_left():
+    s = state(settings=RunSettings(budgets={"scaffold": 2, "geometry": 3, "materials": 0, "composition": 0, "lighting": 0}))
+    assert s.model_copy(update={"round": 1}).unspent_rounds == 1
+    carried = s.model_copy(update={"stage_index": 1, "carried_rounds": 1, "round": 2, "extra_rounds": 2})
+    assert carried.round_budget == 6 and carried.unspent_rounds == 2  # a reviewer's extra rounds are not carried on

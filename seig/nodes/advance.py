@@ -5,6 +5,9 @@ own rounds only: an earlier stage may be drawn differently (grey blocks for the
 scaffold), so its score is no bar for a fuller scene. Without this, a stage
 whose rounds all score under the scaffold would be thrown away, and so would
 every stage after it.
+
+Rounds a stage did not need carry over to the next, so a staged run may spend
+the whole budget it was given, as a monolithic run does.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ def advance(state: SeigState) -> dict:
         "stage_index": state.stage_index + 1,
         "round": 0,
         "extra_rounds": 0,
+        "carried_rounds": state.unspent_rounds,
         "stage_done": False,
         "decision": None,
         "todo": [],

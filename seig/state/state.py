@@ -153,6 +153,7 @@ class SeigState(BaseModel):
     stage_index: int = 0
     round: int = 0
     extra_rounds: int = 0
+    carried_rounds: int = 0
     pending: PendingRound | None = None
 
     best_program: str = ""
@@ -188,4 +189,10 @@ class SeigState(BaseModel):
 
     @property
     def round_budget(self) -> int:
-        return self.settings.budget(self.stage) + self.extra_rounds
+        """The stage's own rounds, those earlier stages left unspent, and any a reviewer granted."""
+        return self.settings.budget(self.stage) + self.carried_rounds + self.extra_rounds
+
+    @property
+    def unspent_rounds(self) -> int:
+        """Rounds of the run's budget this stage did not need; the next stage may spend them."""
+        return max(0, self.settings.budget(self.stage) + self.carried_rounds - self.round)

@@ -100,7 +100,7 @@ def show_progress(job: jobs.Job, state: SeigState) -> None:
     stages = state.stages
     stage = event.get("stage") or state.stage
     index = stages.index(stage) if stage in stages else state.stage_index
-    budget = max(1, state.settings.budget(stage) + state.extra_rounds)
+    budget = max(1, state.round_budget if stage == state.stage else state.settings.budget(stage))
     round_no = int(event.get("round") or 0)
     fraction = min(1.0, (index + min(round_no, budget) / budget) / max(1, len(stages)))
     step = event.get("message") or event.get("node") or "starting"

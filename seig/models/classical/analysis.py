@@ -36,7 +36,7 @@ EDGE_CONTRAST = 4.0  # Lab units per pixel along a region's outline; light blobs
 SPLIT_CONTRAST = 5.0
 HORIZON_STEP = 1.5  # Lab units per pixel along the background's lower rim; a fading floor stays below
 CLIPPED = 0.98  # sRGB level above which a pixel is over-exposed and its hue lost
-FRAGMENT = (3.0, 0.3)  # a neighbour at least this many times larger, holding this share of a piece's outline
+FRAGMENT = (1 / 3, 0.3)  # a neighbour at least this share of a piece's size, holding this share of its outline
 # Closed outlines: hysteresis thresholds (Lab units per pixel), gap bridged (pixels), the share of the
 # frame an edge-free area reaching the border needs to count as open floor or sky, and how much of a
 # shaded patch (inside, then around it) must already be object for the patch to join it.
@@ -326,9 +326,9 @@ def _outlined(outlines: Outlines, inside: np.ndarray, lit: np.ndarray, shadow: n
 def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) -> list[Region]:
     """Fold small pieces into the region they lean on: a hat or a nose, a reflection on metal, a shadowed part.
 
-    A piece counts as a fragment when it is much smaller than a neighbour that
-    holds a good share of its outline; a small object merely in front of a big one
-    touches it along less of its outline.
+    A piece counts as a fragment when a neighbour not much smaller than it holds
+    a good share of its outline; a small object merely in front of a big one
+    touches it along less of its outline. Pieces are taken smallest first.
     """
     regions = sorted(regions, key=lambda r: r.area)
     merged = True
@@ -338,7 +338,7 @@ def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) 
             ring = ndimage.binary_dilation(small.mask, iterations=2) & ~small.mask
             best, share = None, 0.0
             for j, other in enumerate(regions):
-                if j != i and other.area * FRAGMENT[0] >= small.area:
+                if j != i and other.area >= FRAGMENT[0] * small.area:
                     s = float(other.mask[ring].mean())
                     if s > share:
                         best, share = j, s
