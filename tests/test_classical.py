@@ -16,7 +16,8 @@ from seig.models.classical.camera import GROUND, View, label_map
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
-from seig.models.classical.search import with_fill
+from seig.models.classical.estimate import estimate_lamp
+from seig.models.classical.search import turn_light, with_fill
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, judge
 from seig.state.state import RunSettings, Scores
@@ -323,3 +324,37 @@ def test_full_staged_run_keeps_improving(planned, target, tmp_path, executor, ca
         print(f"\nclassical staged run at {SIZE} px: scaffold {firsts['scaffold']:.2f} dB -> final {best.psnr:.2f} dB, SSIM {best.ssim:.3f}")
     assert best.psnr > firsts["scaffold"] + 3.0
     assert best.psnr > 24.0
+
+
+def test_lamp_height_from_the_floor_falloff_discounts_the_world_light():
+    """A lamp 1.5 m above a spot, plus the world's even light: the world's share must not make the lamp look higher."""
+    scene = Scene(camera=Camera(height=3.0, pitch=35.0, lens=35.0), objects=[SceneObject("box", "cube", x=0.0, y=-3.7)])
+    view, (spot_x, spot_y), height, world = View(scene.camera, 96, 96), (0.8, -3.2), 1.5, 0.25
+    light = np.zeros((96, 96))
+    for v in range(96):
+        for u in range(96):
+            x, y = view.ground_point(u + 0.5, v + 0.5)
+            light[v, u] = (height**2 / ((x - spot_x) ** 2 + (y - spot_y) ** 2 + height**2)) ** 1.5 + world
+    shadow = np.zeros((96, 96), bool)
+    shadow[80:90, 5:25] = True  # floor the lamp cannot see: the world alone
+    linear = np.where(shadow, world, light)
+    image = np.repeat(np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)[..., None], 3, axis=2)
+    labels = np.full((96, 96), GROUND, dtype=np.int16)
+    analysis = Analysis(image=image, labels=labels, world=None, ground_lit=image[0, 0], ground_shadow=None, shadow=shadow, horizon_v=None, floor_light=light)
+    lamp = estimate_lamp(analysis, scene)
+    truth = np.degrees(np.arctan2(height, np.hypot(spot_x - 0.0, spot_y + 3.7)))
+    assert lamp is not None and abs(lamp.elevation - truth) < 5.0, (lamp, truth)
+
+
+def test_a_key_light_from_the_wrong_side_is_turned_round(executor, tmp_path):
+    """Shadows on the wrong side are a large error that small steps do not undo; a half turn, judged by a render, does."""
+    truth = Scene(camera=Camera(pitch=30.0, lens=35.0), light=Light(azimuth=60.0, elevation=30.0, strength=4.0), world=[0.05, 0.05, 0.05])
+    truth.objects = [SceneObject("box", "cube", sx=0.5, sy=0.5, sz=0.8, color=[0.7, 0.7, 0.7])]
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    wrong = truth.copy()
+    wrong.light.azimuth = 240.0
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=4)
+    renderer.image(wrong)
+    turned = turn_light(wrong, renderer)
+    assert abs((turned.light.azimuth - 60.0 + 180) % 360 - 180) < 1.0, turned.light
+    assert renderer.used <= 4

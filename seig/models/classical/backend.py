@@ -125,7 +125,7 @@ class ClassicalBackend:
                 scene = search.choose_light_kind(search.aim_light(analysis, scene), renderer, estimate_lamp(analysis, scene))
                 return search.colour_loop(scene, renderer, 1), f"light set to {scene.light.kind.lower()}"
             if round_ == 2:
-                scene = fill_and_balance(scene, renderer)
+                scene = fill_and_balance(search.turn_light(scene, renderer), renderer)
             moves = search.light_moves(scene, round_ - 2)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
             scene = search.colour_loop(scene, renderer, 1)
@@ -135,7 +135,7 @@ class ClassicalBackend:
     def _joint(self, round_: int, scene: Scene, renderer: Renderer, analysis: Analysis) -> tuple[Scene, str]:
         """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
 
-        The one-off searches the stages make (light energies, finish, rival shapes, light kind, fill) each take half of one early round.
+        The one-off searches the stages make (light energies, finish, rival shapes, light kind, turns of the key, fill) each take half of one early round.
         """
         if round_ == 1:
             scene, _ = search.camera_search(analysis, scene)
@@ -149,7 +149,8 @@ class ClassicalBackend:
             3: lambda s, r: search.finish_search(s, r),
             4: lambda s, r: search.shape_search(analysis, search.polish_geometry(analysis, s, 160), r, rank=0),
             5: lambda s, r: search.choose_light_kind(search.aim_light(analysis, s), r, estimate_lamp(analysis, s)),
-            6: lambda s, r: fill_and_balance(s, r),
+            6: lambda s, r: search.turn_light(s, r),
+            7: lambda s, r: fill_and_balance(s, r),
         }
         shares = [max(1, renderer.budget // 3)] * 3
         if round_ in once:  # the one-off search takes half the round, the two cheapest steps the rest

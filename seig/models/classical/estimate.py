@@ -77,7 +77,9 @@ def estimate_lamp(analysis: Analysis, scene: Scene) -> Light | None:
 
     Under a point lamp at height h the floor's irradiance falls as (h^2 / (r^2 + h^2))^1.5
     with distance r from the spot below it, so each floor pixel's brightness,
-    relative to the peak, gives an estimate of h.
+    relative to the peak, gives an estimate of h. The world lights the floor
+    evenly on top of that; floor in shadow shows how much, and it is taken off
+    first, or the falloff looks flatter and the lamp too high.
     """
     if analysis.floor_light is None or not scene.objects:
         return None
@@ -88,6 +90,9 @@ def estimate_lamp(analysis: Analysis, scene: Scene) -> Light | None:
     peak = float(light[floor].max())
     if peak < 1.5 * float(np.percentile(light[floor], 5)):
         return None  # evenly lit floor: a sun, not a lamp
+    shade = (analysis.labels == GROUND) & analysis.shadow
+    ambient = float(np.median(to_linear(analysis.image).mean(axis=-1)[shade])) if shade.sum() >= 30 else 0.0
+    ambient = min(ambient, 0.5 * peak)
     view = View(scene.camera, analysis.width, analysis.height)
     rows, cols = np.nonzero(floor & (light >= peak * 0.999))
     spot = view.ground_point(cols.mean() + 0.5, rows.mean() + 0.5)
@@ -97,7 +102,7 @@ def estimate_lamp(analysis: Analysis, scene: Scene) -> Light | None:
     rows, cols = np.nonzero(floor)
     step = max(1, rows.size // 800)
     for v, u in zip(rows[::step], cols[::step]):
-        q = light[v, u] / peak
+        q = (light[v, u] - ambient) / (peak - ambient)
         hit = view.ground_point(u + 0.5, v + 0.5)
         if hit is None or not 0.15 < q < 0.9:
             continue

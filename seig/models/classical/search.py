@@ -237,6 +237,21 @@ def aim_light(analysis: Analysis, scene: Scene) -> Scene:
     return scene
 
 
+def turn_light(scene: Scene, renderer: Renderer) -> Scene:
+    """The key light from the other three quarters, each judged by a render.
+
+    Shadows read from a wrong fit point the opposite way; small steps do not
+    undo that, and shadows on the wrong side cost much of the picture.
+    """
+    for turn in (180.0, 90.0, -90.0):
+        if renderer.left < 2:
+            break
+        trial = scene.copy()
+        trial.light.azimuth = (trial.light.azimuth + turn) % 360
+        renderer.image(trial)
+    return best(renderer, scene)
+
+
 def with_fill(scene: Scene, turn: float) -> Scene:
     """The scene with a soft fill lamp ``turn`` degrees round from the key, taking FILL_SHARE of its light."""
     scene = scene.copy()
