@@ -22,6 +22,7 @@ from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_ve
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, judge
 from seig.state.state import RunSettings, Scores
 from seig.tools.executor import RenderSpec, shared_executor
+from seig.tools.images import to_srgb
 from seig.tools.metrics import score_images
 from seig.tools.policy import check_program
 
@@ -338,7 +339,7 @@ def test_lamp_height_from_the_floor_falloff_discounts_the_world_light():
     shadow = np.zeros((96, 96), bool)
     shadow[80:90, 5:25] = True  # floor the lamp cannot see: the world alone
     linear = np.where(shadow, world, light)
-    image = np.repeat(np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)[..., None], 3, axis=2)
+    image = np.repeat(to_srgb(linear)[..., None], 3, axis=2)
     labels = np.full((96, 96), GROUND, dtype=np.int16)
     analysis = Analysis(image=image, labels=labels, world=None, ground_lit=image[0, 0], ground_shadow=None, shadow=shadow, horizon_v=None, floor_light=light)
     lamp = estimate_lamp(analysis, scene)

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from seig.tools.executor import BlenderExecutor, RenderSpec
+from seig.tools.images import to_srgb
 
 ID_FOOTER = '''
 
@@ -66,11 +67,6 @@ def _levels(count: int) -> int:
     return levels
 
 
-def _srgb(linear: np.ndarray) -> np.ndarray:
-    """Blender's Standard view transform: the sRGB transfer curve."""
-    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
-
-
 def id_colors(names: list[str]) -> dict[str, tuple[float, float, float]]:
     """Linear emission colour for each name: object i (1-based) gets the base-L digits of i."""
     levels = _levels(len(names))
@@ -94,7 +90,7 @@ def id_program(program: str, names: list[str], members: dict[str, str] | None = 
 def decode_ids(rgb: np.ndarray, count: int) -> np.ndarray:
     """An 8-bit ID render back to an integer mask: 0 background, i for the i-th name."""
     levels = _levels(count)
-    encoded = _srgb(np.arange(levels) / (levels - 1)) * 255.0
+    encoded = to_srgb(np.arange(levels) / (levels - 1)) * 255.0
     digits = np.abs(rgb.astype(np.float64)[..., None] - encoded).argmin(axis=-1)
     ids = digits[..., 0] * levels**2 + digits[..., 1] * levels + digits[..., 2]
     ids[ids > count] = 0

@@ -80,6 +80,11 @@ def render_size(target: Path | str, long_side: int) -> tuple[int, int]:
     return max(8, round(w * scale)), max(8, round(h * scale))
 
 
+def to_srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear light to sRGB levels: the transfer curve of Blender's Standard view transform."""
+    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+
+
 def read_rgb(path: Path | str, size: tuple[int, int] | None = None) -> np.ndarray:
     """A float RGB array in [0, 1], optionally resized to (width, height)."""
     with Image.open(path) as img:
