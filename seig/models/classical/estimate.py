@@ -91,7 +91,7 @@ def estimate_lamp(analysis: Analysis, scene: Scene) -> Light | None:
     if peak < 1.5 * float(np.percentile(light[floor], 5)):
         return None  # evenly lit floor: a sun, not a lamp
     shade = (analysis.labels == GROUND) & analysis.shadow
-    ambient = float(np.median(to_linear(analysis.image).mean(axis=-1)[shade])) if shade.sum() >= 30 else 0.0
+    ambient = float(np.median(to_linear(analysis.image[shade]).mean(axis=-1))) if shade.sum() >= 30 else 0.0
     ambient = min(ambient, 0.5 * peak)
     view = View(scene.camera, analysis.width, analysis.height)
     rows, cols = np.nonzero(floor & (light >= peak * 0.999))
