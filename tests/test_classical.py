@@ -10,13 +10,13 @@ from PIL import Image
 
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
-from seig.models.classical.analysis import Analysis
+from seig.models.classical.analysis import Analysis, to_linear
 from seig.models.classical.balance import balance_lights
-from seig.models.classical.camera import GROUND, View, label_map
+from seig.models.classical.camera import GROUND, SKY, View, label_map
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
-from seig.models.classical.estimate import estimate_lamp
+from seig.models.classical.estimate import FLOOR_ALBEDO, estimate_colours, estimate_lamp, estimate_light
 from seig.models.classical.search import turn_light, with_fill
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, judge
@@ -168,6 +168,42 @@ def test_colours_are_matched_by_overlap_not_region_number():
     analysis = Analysis(image=goal, labels=swapped, world=None, ground_lit=goal[0, 0], ground_shadow=None, shadow=np.zeros((64, 64), bool), horizon_v=None)
     a, b = correct_colours(scene, render, goal, analysis).objects
     assert a.color[0] > 2 * a.color[2] and b.color[2] > 2 * b.color[0], (a.color, b.color)
+
+
+def test_with_no_sky_the_floor_is_taken_as_mid_grey_not_white():
+    """Floor in shadow is albedo times world light; with no sky to pin the world, a white-floor guess leaves the lights far too weak."""
+    world, sun_share, albedo = 0.2, 2.0, FLOOR_ALBEDO  # the sun adds twice the world's light on lit floor
+    shadow, lit = albedo * world, albedo * world * (1 + sun_share)
+    image = np.ones((64, 64, 3)) * to_srgb(np.array(lit))
+    analysis = Analysis(image=image, labels=np.full((64, 64), GROUND, dtype=np.int16), world=None, ground_lit=to_srgb(np.full(3, lit)),
+                        ground_shadow=to_srgb(np.full(3, shadow)), shadow=np.zeros((64, 64), bool), horizon_v=None)
+    scene = Scene(light=estimate_light(analysis, Scene()))
+    scene = estimate_colours(analysis, scene)
+    assert all(abs(w - world) < 0.01 for w in scene.world), scene.world
+    assert all(abs(g - albedo) < 0.02 for g in scene.ground.color), scene.ground.color
+
+
+def test_an_under_lit_render_brightens_the_lights_not_the_albedos():
+    """A render three times too dark everywhere: albedos may not pass the ceiling, the lamps take the rest."""
+    scene = Scene(camera=Camera(height=3.0, pitch=50.0, lens=35.0), light=Light(strength=2.0), world=[0.1, 0.1, 0.1])  # no sky in view
+    scene.ground.color = [0.6, 0.6, 0.6]
+    scene.objects = [SceneObject("box", "cube", y=-5.5, sx=0.6, sy=0.6, sz=0.6, color=[0.2, 0.4, 0.1])]
+    labels = model_labels(scene, (64, 64, 3))
+    goal = np.full((64, 64, 3), 0.6)
+    goal[labels == 2] = (0.3, 0.5, 0.2)
+    render = to_srgb(to_linear(goal) / 3)
+    analysis = Analysis(image=goal, labels=labels, world=None, ground_lit=goal[-1, 0], ground_shadow=None, shadow=np.zeros((64, 64), bool), horizon_v=None)
+    corrected = correct_colours(scene, render, goal, analysis, damping=1.0)
+    assert corrected.light.strength == pytest.approx(4.0) and corrected.world[0] == pytest.approx(0.2), (corrected.light, corrected.world)
+    assert corrected.ground.color[0] == pytest.approx(0.9, abs=0.01)  # 0.6 x 3, over the two-fold brighter light
+    box = corrected.objects[0].color
+    assert box[1] == pytest.approx(0.6, abs=0.01) and box[1] > 2 * box[2], box  # its hue kept, not clipped to white
+
+    scene.camera.pitch = 5.0  # now the sky shows the world's light: that pins the albedos, the lamps stay
+    labels = model_labels(scene, (64, 64, 3))
+    assert (labels == SKY).sum() > 100
+    analysis = Analysis(image=goal, labels=labels, world=None, ground_lit=goal[-1, 0], ground_shadow=None, shadow=np.zeros((64, 64), bool), horizon_v=None)
+    assert correct_colours(scene, render, goal, analysis, damping=1.0).light.strength == 2.0
 
 
 def test_light_energies_are_solved_from_per_light_renders(executor, tmp_path):

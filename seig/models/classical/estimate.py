@@ -20,6 +20,9 @@ from seig.models.classical.fit import RegionTarget, fit_ground, fit_region
 from seig.models.classical.scene import Light, Scene, SceneObject
 from seig.models.classical.shadows import fit_sun_direction
 
+FLOOR_ALBEDO = 0.3  # assumed when no sky shows the world's light: floors are mid-grey more often than white
+WORLD_SHARE = 0.4  # the world's assumed share of the lit floor's light when no shadow shows it either
+
 
 def colour_name(srgb) -> str:
     h, s, v = colorsys.rgb_to_hsv(*[float(c) for c in srgb])
@@ -62,12 +65,11 @@ def estimate_light(analysis: Analysis, scene: Scene) -> Light:
     fitted = fit_sun_direction(analysis, scene)
     if fitted is not None:
         light.azimuth, light.elevation = fitted[0], float(np.clip(fitted[1], 15, 80))
-    world = to_linear(analysis.world) if analysis.world is not None else None
     lit = to_linear(analysis.ground_lit)
     if analysis.ground_shadow is not None:
         shadow = to_linear(analysis.ground_shadow)
         ratio = float(lit.mean() / max(shadow.mean(), 1e-4))
-        ambient = float(world.mean()) if world is not None else 0.3
+        ambient = float(np.mean(_world_light(analysis)))
         light.strength = float(np.clip(math.pi * (ratio - 1) * ambient / math.sin(math.radians(light.elevation)), 0.3, 30))
     return light
 
@@ -133,17 +135,26 @@ def direct_light(light: Light) -> float:
     return per_steradian * lift / max(light.distance, 0.1) ** 2
 
 
+def _world_light(analysis: Analysis) -> np.ndarray:
+    """The world's linear colour: the sky's where it shows, else floor in shadow over an assumed floor albedo.
+
+    Floor in shadow is albedo times world light; with no sky to pin the world,
+    light and albedo trade off freely, and assuming a white floor leaves every
+    albedo at its ceiling and every light too weak.
+    """
+    if analysis.world is not None:
+        return to_linear(analysis.world)
+    if analysis.ground_shadow is not None:
+        return to_linear(analysis.ground_shadow) / FLOOR_ALBEDO
+    return to_linear(analysis.ground_lit) * WORLD_SHARE / FLOOR_ALBEDO
+
+
 def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:
     """Albedos from observed colours divided by the estimated light reaching them."""
     scene = scene.copy()
     light = scene.light
     lit_floor = to_linear(analysis.ground_lit)
-    if analysis.world is not None:
-        scene.world = [float(c) for c in to_linear(analysis.world)]
-    elif analysis.ground_shadow is not None:
-        scene.world = [float(c) for c in to_linear(analysis.ground_shadow) * 0.9]
-    else:
-        scene.world = [float(c) for c in lit_floor * 0.4]
+    scene.world = [float(c) for c in _world_light(analysis)]
     irradiance = np.array(scene.world) + direct_light(light) / math.pi
     scene.ground.color = [float(c) for c in np.clip(lit_floor / np.maximum(irradiance, 1e-3), 0.02, 0.95)]
     for obj, region in zip(scene.objects, analysis.regions):

@@ -107,8 +107,19 @@ def _inner(mask: np.ndarray) -> np.ndarray:
     return eroded if eroded.sum() >= 6 else mask
 
 
+ALBEDO_CEILING = 0.9  # a surface that would need to be whiter than this is more likely under-lit
+MAX_EXPOSURE_STEP = 2.0  # the most one correction brightens the lights by
+
+
 def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis: Analysis, objects: bool = True, damping: float = 0.9) -> Scene:
-    """Scale each albedo by observed / rendered linear colour inside its mask; set the world from the sky."""
+    """Scale each albedo by observed / rendered linear colour inside its mask; set the world from the sky.
+
+    With no sky in view, light and albedo trade off freely: a render too dark
+    everywhere could be fixed by either. When some surface would have to be
+    whiter than ALBEDO_CEILING, the excess goes into every light instead and
+    every albedo comes down by as much, so clipped albedos do not wash colours
+    out. A visible sky pins the world's light, and with it the albedos.
+    """
     scene = scene.copy()
     labels = model_labels(scene, image.shape)
     target_labels = analysis.labels
@@ -124,16 +135,26 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
         return np.clip(r, 0.25, 4.0) ** damping
 
     sky = (labels == SKY) & (target_labels == SKY)
-    if sky.sum() >= 4:
+    sky_seen = sky.sum() >= 4
+    if sky_seen:
         scene.world = [float(c) for c in np.clip(seen[_inner(sky)].mean(axis=0), 0.0, 1.0)]
-    r = ratio((labels == GROUND) & (target_labels == GROUND))
-    if r is not None:
-        scene.ground.color = [float(c) for c in np.clip(np.array(scene.ground.color) * r, 0.005, 0.95)]
-    for k, obj in enumerate(scene.objects if objects else []):
-        r = ratio(_seen_as(labels == 2 + k, target_labels))
-        if r is not None:
-            obj.color = [float(c) for c in np.clip(np.array(obj.color) * r, 0.005, 1.0)]
+    surfaces = [scene.ground] + (scene.objects if objects else [])
+    masks = [(labels == GROUND) & (target_labels == GROUND)] + [_seen_as(labels == 2 + k, target_labels) for k in range(len(surfaces) - 1)]
+    wanted = {k: np.array(surface.color) * r for k, (surface, mask) in enumerate(zip(surfaces, masks)) if (r := ratio(mask)) is not None}
+    excess = 1.0 if sky_seen else float(min(max([albedo.max() / ALBEDO_CEILING for albedo in wanted.values()] + [1.0]), MAX_EXPOSURE_STEP))
+    if excess > 1.0:
+        _brighten_lights(scene, excess)
+    for k, albedo in wanted.items():
+        surfaces[k].color = [float(c) for c in np.clip(albedo / excess, 0.005, 0.95)]
     return scene
+
+
+def _brighten_lights(scene: Scene, factor: float) -> None:
+    """Scale every light by ``factor``: with every albedo divided by as much, diffuse shading stays the same."""
+    scene.light.strength *= factor
+    if scene.fill is not None:
+        scene.fill.strength *= factor
+    scene.world = [float(c * factor) for c in scene.world]
 
 
 def _seen_as(drawn: np.ndarray, target_labels: np.ndarray) -> np.ndarray:
