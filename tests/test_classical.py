@@ -10,7 +10,7 @@ from PIL import Image
 
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
-from seig.models.classical.analysis import Analysis, to_linear
+from seig.models.classical.analysis import Analysis
 from seig.models.classical.balance import balance_lights
 from seig.models.classical.camera import GROUND, SKY, View, label_map
 from seig.models.classical.program import write_program
@@ -22,7 +22,7 @@ from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_ve
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, judge
 from seig.state.state import RunSettings, Scores
 from seig.tools.executor import RenderSpec, shared_executor
-from seig.tools.images import to_srgb
+from seig.tools.images import to_linear, to_srgb
 from seig.tools.metrics import score_images
 from seig.tools.policy import check_program
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seig.tools.images import MAX_TARGET_SIDE, BadImage, load_photo, save_target
+from seig.tools.images import MAX_TARGET_SIDE, BadImage, load_photo, save_target, to_linear, to_srgb
 
 
 def rgb(photo: Image.Image, x: int, y: int) -> tuple[int, int, int]:
@@ -144,3 +144,10 @@ def test_save_target_writes_a_normalised_png(tmp_path):
     out = save_target(tmp_path / "in.png", tmp_path / "run" / "target.png")
     with Image.open(out) as stored:
         assert stored.mode == "RGB" and stored.size == (40, 20) and stored.getpixel((1, 1)) == (90, 90, 90)
+
+
+def test_srgb_transfer_curve_round_trips_and_matches_known_levels():
+    """Middle grey: 18 % linear reflectance is sRGB level 118 of 255; the two directions undo each other."""
+    assert to_srgb(np.array(0.18)) * 255 == pytest.approx(118.0, abs=0.5)
+    levels = np.linspace(0.0, 1.0, 257)
+    assert np.allclose(to_srgb(to_linear(levels)), levels, atol=1e-9)

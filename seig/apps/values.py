@@ -6,22 +6,18 @@ import ast
 import re
 
 from seig.apps.run import AppError
+from seig.tools.images import to_linear
 
 HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
-def srgb_to_linear(c: float) -> float:
-    """Blender stores colours linear; people type them in sRGB."""
-    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-
 def hex_color(text: str) -> tuple[float, float, float]:
-    """'#ff8800' (or 'ff8800') as a linear RGB triple."""
+    """'#ff8800' (or 'ff8800') as a linear RGB triple: people type colours in sRGB, Blender stores them linear."""
     match = HEX_COLOR.match(text.strip())
     if not match:
         raise AppError(f"'{text}' is not a colour; use hex like #ff8800")
     digits = match.group(1)
-    return tuple(round(srgb_to_linear(int(digits[i : i + 2], 16) / 255.0), 4) for i in (0, 2, 4))  # type: ignore[return-value]
+    return tuple(round(float(to_linear(int(digits[i : i + 2], 16) / 255.0)), 4) for i in (0, 2, 4))  # type: ignore[return-value]
 
 
 def numbers(text: str, count: tuple[int, ...], what: str) -> list[float]:

@@ -80,6 +80,12 @@ def render_size(target: Path | str, long_side: int) -> tuple[int, int]:
     return max(8, round(w * scale)), max(8, round(h * scale))
 
 
+def to_linear(srgb: np.ndarray) -> np.ndarray:
+    """sRGB levels to linear light, the inverse of ``to_srgb`` (inputs clipped to [0, 1])."""
+    srgb = np.clip(srgb, 0.0, 1.0)
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
 def to_srgb(linear: np.ndarray) -> np.ndarray:
     """Linear light to sRGB levels: the transfer curve of Blender's Standard view transform."""
     return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)

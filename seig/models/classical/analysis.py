@@ -27,7 +27,7 @@ from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import remove_small_holes
 
 from seig.models.classical.camera import GROUND, SKY
-from seig.tools.images import read_rgb, render_size
+from seig.tools.images import read_rgb, render_size, to_linear
 
 IGNORE = -1
 ANALYSIS_SIDE = 256
@@ -43,11 +43,6 @@ FRAGMENT = (1 / 3, 0.3)  # a neighbour at least this share of a piece's size, ho
 ENCLOSE_EDGE, ENCLOSE_GAP, ENCLOSE_OPEN, ENCLOSE_SHARE = (1.5, 4.0), 2, 0.05, (0.08, 0.5)
 HUE_SIGMA, HUE_STEPS = 0.06, 6  # blur (share of the long side) and growth steps of the floor's hue field
 POOL_RIM = (75, 2.0)  # percentile and Lab units per pixel along a light pool's rim
-
-
-def to_linear(srgb: np.ndarray) -> np.ndarray:
-    srgb = np.clip(srgb, 0.0, 1.0)
-    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
 
 
 @dataclass

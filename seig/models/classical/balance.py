@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import nnls
 
-from seig.models.classical.analysis import CLIPPED, to_linear
+from seig.models.classical.analysis import CLIPPED
 from seig.models.classical.refine import Renderer
 from seig.models.classical.scene import Light, Scene
 from seig.models.classical.search import best, with_fill
+from seig.tools.images import to_linear
 
 FILL_TURN = 180.0  # where a new fill lamp goes, in degrees round from the key: its shadow side
 NEGLIGIBLE = 0.1  # a fill the solve turns down below this share of its first guess is dropped

@@ -14,11 +14,12 @@ import math
 
 import numpy as np
 
-from seig.models.classical.analysis import Analysis, to_linear
+from seig.models.classical.analysis import Analysis
 from seig.models.classical.camera import GROUND, View
 from seig.models.classical.fit import RegionTarget, fit_ground, fit_region
 from seig.models.classical.scene import Light, Scene, SceneObject
 from seig.models.classical.shadows import fit_sun_direction
+from seig.tools.images import to_linear
 
 FLOOR_ALBEDO = 0.3  # assumed when no sky shows the world's light: floors are mid-grey more often than white
 WORLD_SHARE = 0.4  # the world's assumed share of the lit floor's light when no shadow shows it either

@@ -16,11 +16,11 @@ import numpy as np
 from scipy import ndimage
 
 from seig.models.base import RenderFn
-from seig.models.classical.analysis import Analysis, analyse_target, to_linear
+from seig.models.classical.analysis import Analysis, analyse_target
 from seig.models.classical.camera import GROUND, SKY, View, label_map
 from seig.models.classical.program import write_program
 from seig.models.classical.scene import Scene
-from seig.tools.images import read_rgb
+from seig.tools.images import read_rgb, to_linear
 from seig.tools.metrics import psnr
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from seig.models.classical.analysis import analyse_target, to_linear
+from seig.models.classical.analysis import analyse_target
 from seig.models.classical.estimate import colour_name
 from seig.models.classical.refine import model_labels
 from seig.models.classical.scene import Scene
 from seig.state.state import MONOLITHIC_STAGE, STAGES, Scores, Verdict
-from seig.tools.images import read_rgb
+from seig.tools.images import read_rgb, to_linear
 from seig.tools.metrics import similarity
 
 ROWS, COLS = ("top", "middle", "bottom"), ("left", "centre", "right")
