@@ -16,7 +16,7 @@ from seig.models.classical.camera import GROUND, SKY, View, label_map
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
-from seig.models.classical.estimate import FLOOR_ALBEDO, estimate_colours, estimate_lamp, estimate_light
+from seig.models.classical.estimate import FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
 from seig.models.classical.search import turn_light, with_fill
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, judge
@@ -181,6 +181,18 @@ def test_with_no_sky_the_floor_is_taken_as_mid_grey_not_white():
     scene = estimate_colours(analysis, scene)
     assert all(abs(w - world) < 0.01 for w in scene.world), scene.world
     assert all(abs(g - albedo) < 0.02 for g in scene.ground.color), scene.ground.color
+
+
+def test_floor_albedo_comes_from_its_shadow_and_the_lamp_is_made_to_agree():
+    """With the sky in view, floor in shadow over the world is the floor's albedo, whatever lamp the falloff suggested."""
+    world, albedo, direct = 0.2, 0.5, 1.2  # direct: the lamp's irradiance on the floor (W/m2)
+    shadow, lit = albedo * world, albedo * (world + direct / np.pi)
+    analysis = Analysis(image=np.zeros((64, 64, 3)), labels=np.full((64, 64), GROUND, dtype=np.int16), world=to_srgb(np.full(3, world)),
+                        ground_lit=to_srgb(np.full(3, lit)), ground_shadow=to_srgb(np.full(3, shadow)), shadow=np.zeros((64, 64), bool), horizon_v=None)
+    lamp = Light(kind="POINT", azimuth=30.0, elevation=60.0, distance=4.0, strength=100.0)  # a third of the light needed
+    scene = estimate_colours(analysis, Scene(light=lamp))
+    assert all(abs(g - albedo) < 0.01 for g in scene.ground.color), scene.ground.color
+    assert direct_light(scene.light) == pytest.approx(direct, rel=0.02), scene.light
 
 
 def test_an_under_lit_render_brightens_the_lights_not_the_albedos():

@@ -151,13 +151,28 @@ def _world_light(analysis: Analysis) -> np.ndarray:
 
 
 def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:
-    """Albedos from observed colours divided by the estimated light reaching them."""
+    """Albedos from observed colours divided by the light reaching them; the key made to agree.
+
+    Floor in shadow sees the world alone, so it gives the floor's albedo without
+    any light model; lit floor over that albedo is then the light objects get,
+    and the key's strength is set to supply the part the world does not. A lamp
+    placed from the floor's brightest spot gives less light at the scene centre
+    than its height-matched strength assumes, which left albedos at their ceiling.
+    """
     scene = scene.copy()
-    light = scene.light
+    world = _world_light(analysis)
+    scene.world = [float(c) for c in world]
     lit_floor = to_linear(analysis.ground_lit)
-    scene.world = [float(c) for c in _world_light(analysis)]
-    irradiance = np.array(scene.world) + direct_light(light) / math.pi
-    scene.ground.color = [float(c) for c in np.clip(lit_floor / np.maximum(irradiance, 1e-3), 0.02, 0.95)]
+    if analysis.ground_shadow is not None:
+        floor = np.clip(to_linear(analysis.ground_shadow) / np.maximum(world, 1e-3), 0.02, 0.95)
+        irradiance = np.maximum(lit_floor / floor, world)
+        direct = math.pi * float(np.mean(irradiance - world))
+        if direct > 1e-3 and direct_light(scene.light) > 1e-6:
+            scene.light.strength *= direct / direct_light(scene.light)
+    else:
+        irradiance = world + direct_light(scene.light) / math.pi
+        floor = np.clip(lit_floor / np.maximum(irradiance, 1e-3), 0.02, 0.95)
+    scene.ground.color = [float(c) for c in floor]
     for obj, region in zip(scene.objects, analysis.regions):
         albedo = to_linear(region.lit_color) / np.maximum(irradiance * 0.9, 1e-3)
         obj.color = [float(c) for c in np.clip(albedo, 0.01, 0.95)]
