@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from PIL import Image
 
 from seig.models.base import CodeRequest, VerifyRequest
@@ -230,6 +231,16 @@ def test_light_energies_are_solved_from_per_light_renders(executor, tmp_path):
     assert renderer.used == 2 + 1  # key alone, world alone, the solved scene
     assert abs(solved.light.strength - 2.0) < 0.4 and solved.light.color[2] < 0.9, solved.light
     assert all(abs(w - t) < 0.06 for w, t in zip(solved.world, truth.world)), solved.world
+
+
+def test_numpy_numbers_leave_the_scene_as_plain_ones_the_checkpointer_can_store():
+    """A search that leaves a NumPy scalar in the scene must not stop the run when its state is checkpointed."""
+    scene = Scene(light=Light(strength=np.float64(2.5)), world=[np.float32(0.1)] * 3)
+    scene.objects = [SceneObject("box", "cube", x=np.float64(0.25), sx=np.float64(0.5))]
+    data = scene.to_dict()
+    assert type(data["light"]["strength"]) is float and type(data["objects"][0]["x"]) is float and type(data["world"][0]) is float
+    serde = JsonPlusSerializer()
+    assert serde.loads_typed(serde.dumps_typed({"scene": data})) == {"scene": data}
 
 
 def test_fill_light_is_written_and_runs(executor):

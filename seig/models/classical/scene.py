@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 CAMERA_Y = -8.0
 SENSOR_MM = 36.0
 SHAPES = ("cube", "sphere", "cylinder", "cone", "torus", "table", "snowman")
@@ -123,9 +125,15 @@ class Scene:
 
 
 def _rounded(value):
-    """Round floats so backend_state stays small and diffs stay readable."""
-    if isinstance(value, float):
-        return round(value, 5)
+    """Plain floats, rounded, so backend_state stays small, readable and serialisable by the checkpointer.
+
+    NumPy scalars pass ``isinstance(value, float)`` but survive ``round`` as NumPy
+    scalars, which the checkpointer cannot store: the run would stop.
+    """
+    if isinstance(value, (float, np.floating)):
+        return round(float(value), 5)
+    if isinstance(value, np.integer):
+        return int(value)
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
     if isinstance(value, list):
