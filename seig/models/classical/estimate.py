@@ -23,6 +23,7 @@ from seig.tools.images import to_linear
 
 FLOOR_ALBEDO = 0.3  # assumed when no sky shows the world's light: floors are mid-grey more often than white
 WORLD_SHARE = 0.4  # the world's assumed share of the lit floor's light when no shadow shows it either
+DIRECT_RANGE = (0.3, 30.0)  # W/m2 the key gives the floor: a faint lamp to a bright sun
 
 
 def colour_name(srgb) -> str:
@@ -61,17 +62,15 @@ def fit_geometry(analysis: Analysis, scene: Scene, evaluations: int = 120) -> tu
 
 
 def estimate_light(analysis: Analysis, scene: Scene) -> Light:
-    """Sun direction from the shadows the fitted shapes would cast; strength from shadow depth."""
+    """Sun direction from the shadows the fitted shapes would cast.
+
+    Its strength is left to ``estimate_colours``, which reads the key's share
+    of the lit floor's light once the floor's albedo is known.
+    """
     light = Light()
     fitted = fit_sun_direction(analysis, scene)
     if fitted is not None:
         light.azimuth, light.elevation = fitted[0], float(np.clip(fitted[1], 15, 80))
-    lit = to_linear(analysis.ground_lit)
-    if analysis.ground_shadow is not None:
-        shadow = to_linear(analysis.ground_shadow)
-        ratio = float(lit.mean() / max(shadow.mean(), 1e-4))
-        ambient = float(np.mean(_world_light(analysis)))
-        light.strength = float(np.clip(math.pi * (ratio - 1) * ambient / math.sin(math.radians(light.elevation)), 0.3, 30))
     return light
 
 
@@ -166,8 +165,8 @@ def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:
     if analysis.ground_shadow is not None:
         floor = np.clip(to_linear(analysis.ground_shadow) / np.maximum(world, 1e-3), 0.02, 0.95)
         irradiance = np.maximum(lit_floor / floor, world)
-        direct = math.pi * float(np.mean(irradiance - world))
-        if direct > 1e-3 and direct_light(scene.light) > 1e-6:
+        direct = float(np.clip(math.pi * np.mean(irradiance - world), *DIRECT_RANGE))
+        if direct_light(scene.light) > 1e-6:
             scene.light.strength *= direct / direct_light(scene.light)
     else:
         irradiance = world + direct_light(scene.light) / math.pi
