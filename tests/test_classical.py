@@ -13,11 +13,12 @@ from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis
 from seig.models.classical.balance import balance_lights
-from seig.models.classical.camera import GROUND, SKY, View, label_map
+from seig.models.classical.fit import fit_ground
+from seig.models.classical.camera import GROUND, SKY, View, ground_polygon, label_map, top_edge
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
-from seig.models.classical.estimate import FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
+from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
 from seig.models.classical.search import turn_light, with_fill
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, judge
@@ -184,6 +185,21 @@ def test_with_no_sky_the_floor_is_taken_as_mid_grey_not_white():
     assert all(abs(g - albedo) < 0.02 for g in scene.ground.color), scene.ground.color
 
 
+def test_the_floor_square_reaches_under_all_the_floor_seen():
+    """A small square can match the far edge while its near edge cuts the view: objects would stand on the world colour."""
+    view = View(Camera(height=3.0, pitch=20.0), SIZE, SIZE)
+    floor = Ground(x=0.0, y=12.0, half_size=20.0)  # reaches behind the camera
+    labels = label_map(view, floor, [])
+    columns = np.arange(SIZE) + 0.5
+    rows = top_edge(ground_polygon(view, floor), columns)
+    analysis = Analysis(image=np.zeros((SIZE, SIZE, 3)), labels=labels, world=None, ground_lit=np.full(3, 0.5), ground_shadow=None,
+                        shadow=np.zeros((SIZE, SIZE), bool), horizon_v=None, edge_columns=columns, edge_rows=rows)
+    same_edge = Ground(x=0.0, y=27.0, half_size=5.0)  # far edge where the floor's is, near edge 22 m out, round a far box
+    assert (label_map(view, same_edge, []) == labels).mean() < 0.9
+    fitted, _ = fit_ground(view, analysis, Scene(camera=view.camera, ground=same_edge, objects=[SceneObject(name="box", x=0.5, y=25.0)]))
+    assert (label_map(view, fitted, []) == labels).mean() > 0.99, fitted
+
+
 def test_floor_albedo_comes_from_its_shadow_and_the_lamp_is_made_to_agree():
     """With the sky in view, floor in shadow over the world is the floor's albedo, whatever lamp the falloff suggested."""
     world, albedo, direct = 0.2, 0.5, 1.2  # direct: the lamp's irradiance on the floor (W/m2)
@@ -194,6 +210,16 @@ def test_floor_albedo_comes_from_its_shadow_and_the_lamp_is_made_to_agree():
     scene = estimate_colours(analysis, Scene(light=lamp))
     assert all(abs(g - albedo) < 0.01 for g in scene.ground.color), scene.ground.color
     assert direct_light(scene.light) == pytest.approx(direct, rel=0.02), scene.light
+
+
+def test_floor_no_brighter_in_light_than_in_shadow_leaves_a_faint_key_not_none():
+    """No direct light seen: the key is kept at its faintest rather than removed or left at its default."""
+    world, albedo = 0.2, 0.5
+    floor = to_srgb(np.full(3, albedo * world))
+    analysis = Analysis(image=np.zeros((64, 64, 3)), labels=np.full((64, 64), GROUND, dtype=np.int16), world=to_srgb(np.full(3, world)),
+                        ground_lit=floor, ground_shadow=floor, shadow=np.zeros((64, 64), bool), horizon_v=None)
+    scene = estimate_colours(analysis, Scene(light=Light(strength=3.0)))
+    assert direct_light(scene.light) == pytest.approx(DIRECT_RANGE[0], rel=1e-6), scene.light
 
 
 def test_an_under_lit_render_brightens_the_lights_not_the_albedos():

@@ -57,7 +57,7 @@ def fit_geometry(analysis: Analysis, scene: Scene, evaluations: int = 120) -> tu
         objects.append(obj)
         reports.append({"name": obj.name, "loss": round(loss, 4), "shapes": by_shape})
     scene.objects = objects
-    scene.ground, _ = fit_ground(view, analysis, scene.centre(), scene.ground)
+    scene.ground, _ = fit_ground(view, analysis, scene)
     return scene, reports
 
 
