@@ -231,6 +231,28 @@ def test_runner_reconstructs_scores_and_reports_through_the_engine(tmp_path, mon
     assert result.plot_path.exists()
 
 
+def test_a_bench_stopped_part_way_keeps_the_scenes_it_finished(tmp_path, monkeypatch):
+    """An hour-long suite interrupted near its end must not lose the table of what it finished."""
+    import seig.models
+
+    seed = 1001
+    oracle = OracleBackend(write_program(sample_truth(seed)))
+    monkeypatch.setattr(seig.models, "make_backend", lambda settings, ctx: oracle)
+    options = BenchOptions(
+        suite="smoke", model="oracle", out=tmp_path / "out", resolution=32, seeds=[seed], max_rounds=1,
+        loop_resolution=32, loop_samples=4,
+    )
+
+    def stop_after_the_first_run(line: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(options, progress=stop_after_the_first_run)
+    rows = list(csv.DictReader((options.out / "results.csv").open()))
+    assert [(r["scene"], r["mode"]) for r in rows] == [("scene_1001", "staged")] and float(rows[0]["psnr"]) >= 50
+    assert "| staged | 1 | 0 |" in (options.out / "report.md").read_text()
+
+
 PARENT_PARTS = """
 def parent_parts(name, parts):
     for part in parts[1:]:

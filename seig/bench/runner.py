@@ -205,20 +205,27 @@ def run_benchmark(options: BenchOptions, ctx: Context | None = None, progress: C
     )
     result = BenchResult()
     curves: dict[str, list] = {mode: [] for mode in options.modes}
+
+    def write_so_far() -> None:
+        """Outputs after every run, so a bench stopped part way keeps the scenes it finished."""
+        result.curves = {mode: mean_curve(c) for mode, c in curves.items()}
+        write_outputs(result, options)
+
     for case in cases:
         for mode in options.modes:
             row, curve = bench_scene(case, mode, options, ctx, tag)
             result.rows.append(row)
             curves[mode].append(curve)
+            write_so_far()
             progress(_progress_line(row))
     if options.photos:
         for photo in photo_targets(options.out / "photos" / "targets"):
             for mode in options.modes:
                 row = bench_photo(photo, mode, options, ctx, tag)
                 result.photo_rows.append(row)
+                write_so_far()
                 progress(f"photo {row['photo']} {mode}: PSNR {_fmt(row['psnr'])} SSIM {_fmt(row['ssim'], 3)}")
-    result.curves = {mode: mean_curve(c) for mode, c in curves.items()}
-    write_outputs(result, options)
+    write_so_far()
     return result
 
 

@@ -78,6 +78,10 @@ def bench(
     )
     try:
         result = run_benchmark(options, ctx, progress=console.print)
+    except KeyboardInterrupt:
+        if (out / "results.csv").exists():
+            console.print(f"\nstopped; the runs finished so far are in {out / 'report.md'} and {out / 'results.csv'}")
+        raise
     finally:
         close_shared_executors()
     console.print(f"\nwrote {result.report_path}, {result.csv_path} and {result.plot_path}")
