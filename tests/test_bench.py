@@ -207,16 +207,22 @@ class OracleBackend:
         return VerifyResult(verdict=Verdict(passed=request.error is None, score=1.0 if request.error is None else 0.0))
 
 
-def test_runner_reconstructs_scores_and_reports_through_the_engine(tmp_path, monkeypatch):
+@pytest.fixture
+def oracle_bench(tmp_path, monkeypatch) -> BenchOptions:
+    """Bench options for scene 1001 at 32 px, with an engine whose backend writes the true program."""
     import seig.models
 
     seed = 1001
     oracle = OracleBackend(write_program(sample_truth(seed)))
     monkeypatch.setattr(seig.models, "make_backend", lambda settings, ctx: oracle)
-    options = BenchOptions(
+    return BenchOptions(
         suite="smoke", model="oracle", out=tmp_path / "out", resolution=32, seeds=[seed], max_rounds=1,
         loop_resolution=32, loop_samples=4,
     )
+
+
+def test_runner_reconstructs_scores_and_reports_through_the_engine(oracle_bench):
+    options = oracle_bench
     lines = []
     result = run_benchmark(options, progress=lines.append)
     assert [(r["mode"], r["error"]) for r in result.rows] == [("staged", None), ("monolithic", None)]
@@ -231,17 +237,9 @@ def test_runner_reconstructs_scores_and_reports_through_the_engine(tmp_path, mon
     assert result.plot_path.exists()
 
 
-def test_a_bench_stopped_part_way_keeps_the_scenes_it_finished(tmp_path, monkeypatch):
+def test_a_bench_stopped_part_way_keeps_the_scenes_it_finished(oracle_bench):
     """An hour-long suite interrupted near its end must not lose the table of what it finished."""
-    import seig.models
-
-    seed = 1001
-    oracle = OracleBackend(write_program(sample_truth(seed)))
-    monkeypatch.setattr(seig.models, "make_backend", lambda settings, ctx: oracle)
-    options = BenchOptions(
-        suite="smoke", model="oracle", out=tmp_path / "out", resolution=32, seeds=[seed], max_rounds=1,
-        loop_resolution=32, loop_samples=4,
-    )
+    options = oracle_bench
 
     def stop_after_the_first_run(line: str) -> None:
         raise KeyboardInterrupt
