@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from seig.models.classical.analysis import Region, _merge_fragments, analyse_image
+from seig.models.classical.analysis import EDGE_CONTRAST, Region, _boundary_contrast, _hugs_sky, _merge_fragments, analyse_image
 
 SIDE = 160
 
@@ -82,3 +82,25 @@ def test_two_objects_side_by_side_stay_two():
     image[right] = (0.75, 0.3, 0.15)
     analysis = analyse_image(image)
     assert len(analysis.regions) == 2
+
+
+def test_far_floor_spanning_the_frame_under_the_sky_is_floor_however_deep():
+    """Grazing reflections whiten the far floor in a band from frame edge to frame edge, right under the horizon."""
+    sky = np.zeros((SIDE, SIDE), bool)
+    sky[:30] = True
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    band = (yy >= 30) & (yy < 75 + 10 * np.sin(xx / 20.0))  # deeper than a quarter of its width
+    assert _hugs_sky(band, sky)
+    box = (yy >= 30) & (yy < 75) & (xx >= 40) & (xx < 100)  # an object rising into the sky, not frame-wide
+    assert not _hugs_sky(box, sky)
+
+
+def test_an_outline_taken_inside_a_piece_still_counts_as_its_outline():
+    """A piece that took in its outline pixels has its sharp edge a few pixels inside its rim, not on it."""
+    piece = np.zeros((SIDE, SIDE), bool)
+    piece[40:100, 40:100] = True
+    edges = np.zeros((SIDE, SIDE))
+    inner = ndimage.binary_erosion(piece, iterations=3)
+    edges[inner & ~ndimage.binary_erosion(inner)] = 2 * EDGE_CONTRAST
+    assert _boundary_contrast(piece, edges) >= EDGE_CONTRAST
+    assert _boundary_contrast(piece, np.zeros((SIDE, SIDE))) < EDGE_CONTRAST  # a smooth blob stays a blob

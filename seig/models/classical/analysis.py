@@ -252,6 +252,16 @@ def _edge_strength(lab: np.ndarray) -> np.ndarray:
 
 
 def _boundary_contrast(mask: np.ndarray, edges: np.ndarray) -> float:
+    """How sharp a piece's outline is: the edge strength on its rim, or a few pixels in.
+
+    A piece that took in its outline pixels (see ``_outlined``) has its edge
+    inside its rim, and a burnt-out face beside burnt-out floor shows none on it.
+    """
+    inner = ndimage.binary_erosion(mask, iterations=ENCLOSE_GAP + 1)
+    return max(_rim_contrast(piece, edges) for piece in (mask, inner))
+
+
+def _rim_contrast(mask: np.ndarray, edges: np.ndarray) -> float:
     ring = ndimage.binary_dilation(mask) & ~ndimage.binary_erosion(mask)
     return float(np.percentile(edges[ring], 75)) if ring.any() else 0.0
 
@@ -270,7 +280,8 @@ def _hugs_sky(mask: np.ndarray, sky: np.ndarray) -> bool:
         return True
     top = np.argmax(mask, axis=0)[cols]
     capped = sky[np.maximum(top - 2, 0), cols].mean() > 0.7
-    return bool(cols.size >= 4 * rows.size and capped)
+    spans = cols[0] == 0 and cols[-1] == mask.shape[1] - 1
+    return bool((cols.size >= 4 * rows.size or spans) and capped)
 
 
 @dataclass
