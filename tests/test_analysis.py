@@ -66,6 +66,20 @@ def test_a_small_part_resting_on_an_object_is_folded_into_it():
     assert (merged[0].mask == (body | hat)).all()
 
 
+def test_a_part_parted_from_its_object_by_a_thin_gap_is_folded_into_it():
+    """A face ringed by a thin band of unsure pixels (a dark crease, a rim of shadow) still belongs to its object."""
+    side = 256
+    image = np.full((side, side, 3), 0.5)
+    part = np.zeros((side, side), bool)
+    part[130:150, 130:150] = True
+    body = np.zeros_like(part)
+    body[100:180, 100:180] = True
+    body &= ~ndimage.binary_dilation(part, iterations=2)  # a 2-pixel gap all round
+    lum = image.mean(axis=-1)
+    merged = _merge_fragments([_region(body, image), _region(part, image)], image, lum)
+    assert len(merged) == 1
+
+
 def test_a_small_object_in_front_of_a_big_one_stays_apart():
     image = _floor()
     big = np.zeros((SIDE, SIDE), bool)

@@ -37,6 +37,7 @@ SPLIT_CONTRAST = 5.0
 HORIZON_STEP = 1.5  # Lab units per pixel along the background's lower rim; a fading floor stays below
 CLIPPED = 0.98  # sRGB level above which a pixel is over-exposed and its hue lost
 FRAGMENT = (1 / 3, 0.3)  # a neighbour at least this share of a piece's size, holding this share of its outline
+FRAGMENT_REACH = 1 / 64  # how far out (share of the long side) a piece's outline is taken when looking for what it leans on
 # Closed outlines: hysteresis thresholds (Lab units per pixel), gap bridged (pixels), the share of the
 # frame an edge-free area reaching the border needs to count as open floor or sky, and how much of a
 # shaded patch (inside, then around it) must already be object for the patch to join it.
@@ -334,14 +335,18 @@ def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) 
 
     A piece counts as a fragment when a neighbour not much smaller than it holds
     a good share of its outline; a small object merely in front of a big one
-    touches it along less of its outline. Pieces are taken smallest first.
+    touches it along less of its outline. The outline is taken a few pixels out:
+    a part parted from the rest by a thin gap of shadow or unsure pixels still
+    leans on it, and an object that only touches a neighbour's edge holds less
+    of that wider ring. Pieces are taken smallest first.
     """
+    reach = max(2, round(FRAGMENT_REACH * max(image.shape[:2])))
     regions = sorted(regions, key=lambda r: r.area)
     merged = True
     while merged:
         merged = False
         for i, small in enumerate(regions):
-            ring = ndimage.binary_dilation(small.mask, iterations=2) & ~small.mask
+            ring = ndimage.binary_dilation(small.mask, iterations=reach) & ~small.mask
             best, share = None, 0.0
             for j, other in enumerate(regions):
                 if j != i and other.area >= FRAGMENT[0] * small.area:
