@@ -7,18 +7,22 @@ import copy
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from seig.bench.generator import KINDS, generate_scene, sample_truth, write_program
 from seig.bench.masks import decode_ids, id_colors, read_mask
 from seig.bench.plots import COLORS
 from seig.bench.runner import BenchOptions, fidelity_curve, mean_curve, run_benchmark
 from seig.bench.scoring import score_program
+from seig.cli import app
 from seig.models.base import CodeResult, PlanResult, VerifyResult
 from seig.state.state import Plan, Verdict
 from seig.tools.executor import close_shared_executors
@@ -249,6 +253,30 @@ def test_a_bench_stopped_part_way_keeps_the_scenes_it_finished(oracle_bench):
     rows = list(csv.DictReader((options.out / "results.csv").open()))
     assert [(r["scene"], r["mode"]) for r in rows] == [("scene_1001", "staged")] and float(rows[0]["psnr"]) >= 50
     assert "| staged | 1 | 0 |" in (options.out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("finished_a_run", [False, True])
+def test_a_stopped_bench_points_only_at_results_it_wrote(tmp_path, monkeypatch, finished_a_run):
+    """Reusing --out leaves an earlier bench's table there; Ctrl-C before the first run must not offer it as this one's."""
+    out = tmp_path / "bench"
+    out.mkdir()
+    results = out / "results.csv"
+    results.write_text("scene,seed,mode\nscene_1000,1000,staged\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(results, (an_hour_ago, an_hour_ago))
+
+    def interrupted(options, ctx, progress):
+        if finished_a_run:
+            results.write_text("scene,seed,mode\nscene_1001,1001,staged\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("seig.cli.bench.run_benchmark", interrupted)
+    result = CliRunner().invoke(app, ["bench", "--suite", "smoke", "--out", str(out)])
+    assert result.exit_code != 0
+    if finished_a_run:
+        assert "finished so far" in result.output and "results.csv" in result.output
+    else:
+        assert "wrote no results" in result.output and "results.csv" not in result.output
 
 
 PARENT_PARTS = """

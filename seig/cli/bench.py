@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -32,6 +33,13 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds:
         fail(f"--seeds names no scenes: '{text}'")
     return seeds
+
+
+def _stopped_message(results: Path, started: float) -> str:
+    """Where the finished runs are; an earlier bench's table in a reused --out is not this one's."""
+    if results.exists() and results.stat().st_mtime >= started:
+        return f"stopped; the runs finished so far are in {results.parent / 'report.md'} and {results}"
+    return "stopped before the first run finished; this bench wrote no results"
 
 
 @app.command()
@@ -76,11 +84,11 @@ def bench(
         photos=suite == "standard" if photos is None else photos,
         base_url=base_url,
     )
+    started = time.time()
     try:
         result = run_benchmark(options, ctx, progress=console.print)
     except KeyboardInterrupt:
-        if (out / "results.csv").exists():
-            console.print(f"\nstopped; the runs finished so far are in {out / 'report.md'} and {out / 'results.csv'}")
+        console.print(f"\n{_stopped_message(out / 'results.csv', started)}")
         raise
     finally:
         close_shared_executors()
