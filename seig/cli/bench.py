@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -35,9 +34,13 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _stopped_message(results: Path, started: float) -> str:
-    """Where the finished runs are; an earlier bench's table in a reused --out is not this one's."""
-    if results.exists() and results.stat().st_mtime >= started:
+def _stopped_message(results: Path, earlier: int | None) -> str:
+    """Where the finished runs are; an earlier bench's table (modified at ``earlier``, in ns) is not this one's.
+
+    Comparing against the file's own earlier stamp, not the clock, holds on
+    file systems with coarse or skewed modification times.
+    """
+    if results.exists() and results.stat().st_mtime_ns != earlier:
         return f"stopped; the runs finished so far are in {results.parent / 'report.md'} and {results}"
     return "stopped before the first run finished; this bench wrote no results"
 
@@ -84,11 +87,12 @@ def bench(
         photos=suite == "standard" if photos is None else photos,
         base_url=base_url,
     )
-    started = time.time()
+    results = out / "results.csv"
+    earlier = results.stat().st_mtime_ns if results.exists() else None
     try:
         result = run_benchmark(options, ctx, progress=console.print)
     except KeyboardInterrupt:
-        console.print(f"\n{_stopped_message(out / 'results.csv', started)}")
+        console.print(f"\n{_stopped_message(results, earlier)}")
         raise
     finally:
         close_shared_executors()
