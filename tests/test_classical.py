@@ -432,6 +432,29 @@ def test_lamp_height_from_the_floor_falloff_discounts_the_world_light():
     assert lamp is not None and abs(lamp.elevation - truth) < 5.0, (lamp, truth)
 
 
+def test_a_lamp_read_from_the_floor_lights_the_scene_centre_as_the_current_light_does():
+    """The lighting stage offers the floor's lamp as a rival to the current light, which may be a lamp already.
+
+    Sized from a lamp's strength as if it were a sun's, the rival came out hundreds
+    of times too bright, and a render could never choose it.
+    """
+    scene = Scene(camera=Camera(height=3.0, pitch=35.0, lens=35.0), objects=[SceneObject("box", "cube", x=0.0, y=-3.7)])
+    view, (spot_x, spot_y), height = View(scene.camera, 96, 96), (0.8, -3.2), 1.5
+    light = np.zeros((96, 96))
+    for v in range(96):
+        for u in range(96):
+            x, y = view.ground_point(u + 0.5, v + 0.5)
+            light[v, u] = (height**2 / ((x - spot_x) ** 2 + (y - spot_y) ** 2 + height**2)) ** 1.5
+    image = np.repeat(to_srgb(light)[..., None], 3, axis=2)
+    labels = np.full((96, 96), GROUND, dtype=np.int16)
+    no_shadow = np.zeros((96, 96), bool)
+    analysis = Analysis(image=image, labels=labels, world=None, ground_lit=image[0, 0], ground_shadow=None, shadow=no_shadow, horizon_v=None, floor_light=light)
+    for current in (Light(kind="SUN", elevation=50.0, strength=3.0), Light(kind="POINT", azimuth=100.0, elevation=40.0, distance=5.0, strength=900.0)):
+        scene.light = current
+        lamp = estimate_lamp(analysis, scene)
+        assert lamp is not None and direct_light(lamp) == pytest.approx(direct_light(current), rel=1e-6), (current, lamp)
+
+
 def test_a_key_light_from_the_wrong_side_is_turned_round(executor, tmp_path):
     """Shadows on the wrong side are a large error that small steps do not undo; a half turn, judged by a render, does."""
     truth = Scene(camera=Camera(pitch=30.0, lens=35.0), light=Light(azimuth=60.0, elevation=30.0, strength=4.0), world=[0.05, 0.05, 0.05])

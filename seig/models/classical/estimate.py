@@ -115,13 +115,13 @@ def estimate_lamp(analysis: Analysis, scene: Scene) -> Light | None:
     height = float(np.clip(np.median(heights), 0.3, 20.0))
     cx, cy = scene.centre()
     dx, dy = spot[0] - cx, spot[1] - cy
-    sun = scene.light.strength * math.sin(math.radians(scene.light.elevation))
+    distance = math.sqrt(dx * dx + dy * dy + height * height)
     return Light(
         kind="POINT",
         azimuth=math.degrees(math.atan2(dy, dx)) % 360,
         elevation=math.degrees(math.atan2(height, math.hypot(dx, dy))),
-        distance=math.sqrt(dx * dx + dy * dy + height * height),
-        strength=4 * math.pi * height * height * sun,
+        distance=distance,
+        strength=4 * math.pi * distance**3 / height * direct_light(scene.light),  # as much light on the scene centre as now
         size=0.3,
     )
 
@@ -154,9 +154,7 @@ def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:
 
     Floor in shadow sees the world alone, so it gives the floor's albedo without
     any light model; lit floor over that albedo is then the light objects get,
-    and the key's strength is set to supply the part the world does not. A lamp
-    placed from the floor's brightest spot gives less light at the scene centre
-    than its height-matched strength assumes, which left albedos at their ceiling.
+    and the key's strength is set to supply the part the world does not.
     """
     scene = scene.copy()
     world = _world_light(analysis)
