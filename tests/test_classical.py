@@ -412,23 +412,31 @@ def test_full_staged_run_keeps_improving(planned, target, tmp_path, executor, ca
     assert best.psnr > 24.0
 
 
-def test_lamp_height_from_the_floor_falloff_discounts_the_world_light():
-    """A lamp 1.5 m above a spot, plus the world's even light: the world's share must not make the lamp look higher."""
+LAMP_SPOT, LAMP_HEIGHT = (0.8, -3.2), 1.5  # where on the floor a test lamp stands, and how high above it
+
+
+def lamp_lit_floor(world: float, shadow: np.ndarray) -> tuple[Scene, Analysis]:
+    """A box on a 96 px floor lit by the test lamp plus an even ``world``; ``shadow`` is floor the lamp cannot see."""
     scene = Scene(camera=Camera(height=3.0, pitch=35.0, lens=35.0), objects=[SceneObject("box", "cube", x=0.0, y=-3.7)])
-    view, (spot_x, spot_y), height, world = View(scene.camera, 96, 96), (0.8, -3.2), 1.5, 0.25
+    view, (spot_x, spot_y) = View(scene.camera, 96, 96), LAMP_SPOT
     light = np.zeros((96, 96))
     for v in range(96):
         for u in range(96):
             x, y = view.ground_point(u + 0.5, v + 0.5)
-            light[v, u] = (height**2 / ((x - spot_x) ** 2 + (y - spot_y) ** 2 + height**2)) ** 1.5 + world
+            light[v, u] = (LAMP_HEIGHT**2 / ((x - spot_x) ** 2 + (y - spot_y) ** 2 + LAMP_HEIGHT**2)) ** 1.5 + world
+    image = np.repeat(to_srgb(np.where(shadow, world, light))[..., None], 3, axis=2)
+    labels = np.full((96, 96), GROUND, dtype=np.int16)
+    return scene, Analysis(image=image, labels=labels, world=None, ground_lit=image[0, 0], ground_shadow=None, shadow=shadow, horizon_v=None, floor_light=light)
+
+
+def test_lamp_height_from_the_floor_falloff_discounts_the_world_light():
+    """A lamp 1.5 m above a spot, plus the world's even light: the world's share must not make the lamp look higher."""
     shadow = np.zeros((96, 96), bool)
     shadow[80:90, 5:25] = True  # floor the lamp cannot see: the world alone
-    linear = np.where(shadow, world, light)
-    image = np.repeat(to_srgb(linear)[..., None], 3, axis=2)
-    labels = np.full((96, 96), GROUND, dtype=np.int16)
-    analysis = Analysis(image=image, labels=labels, world=None, ground_lit=image[0, 0], ground_shadow=None, shadow=shadow, horizon_v=None, floor_light=light)
+    scene, analysis = lamp_lit_floor(0.25, shadow)
     lamp = estimate_lamp(analysis, scene)
-    truth = np.degrees(np.arctan2(height, np.hypot(spot_x - 0.0, spot_y + 3.7)))
+    spot_x, spot_y = LAMP_SPOT
+    truth = np.degrees(np.arctan2(LAMP_HEIGHT, np.hypot(spot_x - 0.0, spot_y + 3.7)))
     assert lamp is not None and abs(lamp.elevation - truth) < 5.0, (lamp, truth)
 
 
@@ -438,17 +446,7 @@ def test_a_lamp_read_from_the_floor_lights_the_scene_centre_as_the_current_light
     Sized from a lamp's strength as if it were a sun's, the rival came out hundreds
     of times too bright, and a render could never choose it.
     """
-    scene = Scene(camera=Camera(height=3.0, pitch=35.0, lens=35.0), objects=[SceneObject("box", "cube", x=0.0, y=-3.7)])
-    view, (spot_x, spot_y), height = View(scene.camera, 96, 96), (0.8, -3.2), 1.5
-    light = np.zeros((96, 96))
-    for v in range(96):
-        for u in range(96):
-            x, y = view.ground_point(u + 0.5, v + 0.5)
-            light[v, u] = (height**2 / ((x - spot_x) ** 2 + (y - spot_y) ** 2 + height**2)) ** 1.5
-    image = np.repeat(to_srgb(light)[..., None], 3, axis=2)
-    labels = np.full((96, 96), GROUND, dtype=np.int16)
-    no_shadow = np.zeros((96, 96), bool)
-    analysis = Analysis(image=image, labels=labels, world=None, ground_lit=image[0, 0], ground_shadow=None, shadow=no_shadow, horizon_v=None, floor_light=light)
+    scene, analysis = lamp_lit_floor(0.0, np.zeros((96, 96), bool))
     for current in (Light(kind="SUN", elevation=50.0, strength=3.0), Light(kind="POINT", azimuth=100.0, elevation=40.0, distance=5.0, strength=900.0)):
         scene.light = current
         lamp = estimate_lamp(analysis, scene)
