@@ -12,7 +12,7 @@ from PIL import Image
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis
-from seig.models.classical.balance import balance_lights
+from seig.models.classical.balance import balance_lights, relight, ring_lamp
 from seig.models.classical.fit import fit_ground
 from seig.models.classical.camera import GROUND, SKY, View, ground_polygon, label_map, top_edge
 from seig.models.classical.program import write_program
@@ -257,6 +257,26 @@ def test_light_energies_are_solved_from_per_light_renders(executor, tmp_path):
     assert renderer.used == 2 + 1  # key alone, world alone, the solved scene
     assert abs(solved.light.strength - 2.0) < 0.4 and solved.light.color[2] < 0.9, solved.light
     assert all(abs(w - t) < 0.06 for w, t in zip(solved.world, truth.world)), solved.world
+
+
+def test_a_lamp_the_key_cannot_explain_is_found_on_the_ring_and_solved(executor, tmp_path):
+    """A sun and the world cannot make a pool of lamplight on the floor: the one ring lamp that can is kept, at its strength."""
+    start = Scene(camera=Camera(pitch=35.0, lens=35.0), light=Light(azimuth=30.0, elevation=55.0, strength=2.0), world=[0.1, 0.1, 0.1])
+    start.objects = [SceneObject("box", "cube", sx=0.5, sy=0.5, sz=0.5, color=[0.6, 0.6, 0.6])]
+    truth = start.copy()
+    truth.light.strength = 0.5
+    truth.fill = ring_lamp(start, 90.0)  # a quarter of the ring of four the solve will try
+    truth.fill.strength *= 3.0
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=8)
+    renderer.image(start)
+    before = renderer.best[0]
+    relit = relight(start, renderer)
+    assert renderer.used == 1 + 1 + 1 + 4 + 1  # the start, the world alone, the key alone, four ring lamps, the relit scene
+    lamp = max([relit.light] + ([relit.fill] if relit.fill else []), key=lambda light: light.kind == "POINT")
+    assert lamp.kind == "POINT" and lamp.azimuth == pytest.approx(90.0), (relit.light, relit.fill)
+    assert lamp.strength == pytest.approx(truth.fill.strength, rel=0.05), lamp
+    assert renderer.best[0] > before + 3.0, (before, renderer.best[0])
 
 
 def test_numpy_numbers_leave_the_scene_as_plain_ones_the_checkpointer_can_store():

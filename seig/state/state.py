@@ -17,10 +17,10 @@ MONOLITHIC_STAGE = "all"
 EDIT_STAGE = "edit"
 DEFAULT_BUDGETS: dict[str, int] = {
     "scaffold": 2,
-    "geometry": 5,
+    "geometry": 4,
     "materials": 3,
     "composition": 3,
-    "lighting": 2,
+    "lighting": 3,
 }
 
 ApprovalPolicy = Literal["never", "stages", "final"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from seig.models.base import CodeRequest, CodeResult, PlanResult, VerifyRequest, VerifyResult
 from seig.models.classical.analysis import Analysis, analyse_target
-from seig.models.classical.balance import balance_lights, fill_and_balance
+from seig.models.classical.balance import balance_lights, fill_and_balance, relight
 from seig.models.classical.estimate import (
     colour_name,
     estimate_colours,
@@ -35,6 +35,7 @@ from seig.models.classical.verdict import judge
 from seig.state.state import Plan, PlannedObject, RunSettings
 
 STAGE_DRESS = {"scaffold": grey_boxes, "geometry": neutral_materials}
+RELIGHT_ROUND = 8  # the monolithic round that chooses among a ring of lamps: after the one-off searches, as in the stages
 
 
 def _same(scene: Scene) -> Scene:
@@ -126,7 +127,10 @@ class ClassicalBackend:
                 return search.colour_loop(scene, renderer, 1), f"light set to {scene.light.kind.lower()}"
             if round_ == 2:
                 scene = fill_and_balance(search.turn_light(scene, renderer), renderer)
-            moves = search.light_moves(scene, round_ - 2)
+            if round_ == 3:
+                scene = search.colour_loop(relight(scene, renderer), renderer, 1)
+                return scene, "chose the world and the one or two lights that best explain the photo, among the key, the fill and a ring of lamps"
+            moves = search.light_moves(scene, round_ - 3)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
             scene = search.colour_loop(scene, renderer, 1)
             return scene, "solved key, fill and world energies, searched the lights' direction, strength, softness and world strength, then re-matched colours"
@@ -135,7 +139,8 @@ class ClassicalBackend:
     def _joint(self, round_: int, scene: Scene, renderer: Renderer, analysis: Analysis) -> tuple[Scene, str]:
         """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
 
-        The one-off searches the stages make (light energies, finish, rival shapes, light kind, turns of the key, fill) each take half of one early round.
+        The one-off searches the stages make (light energies, finish, rival shapes, light kind, turns of the key, fill)
+        each take half of one early round; the choice among a ring of lamps needs a whole round, as in the lighting stage.
         """
         if round_ == 1:
             scene, _ = search.camera_search(analysis, scene)
@@ -156,6 +161,8 @@ class ClassicalBackend:
         if round_ in once:  # the one-off search takes half the round, the two cheapest steps the rest
             steps = [once[round_]] + steps[:2]
             shares = [renderer.budget - 2 * max(1, renderer.budget // 4)] + [max(1, renderer.budget // 4)] * 2
+        if round_ == RELIGHT_ROUND:
+            steps, shares = [lambda s, r: search.colour_loop(relight(s, r), r, 1)], [renderer.budget]
         for step, share in zip(steps, shares):
             part = Renderer(renderer.render, renderer.target, min(share, renderer.left), dress=renderer.dress, seen=dict(renderer.seen))
             scene = step(scene, part)

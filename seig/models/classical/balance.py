@@ -4,14 +4,21 @@ Render the scene lit by each source alone (key, fill, world); in linear light
 the photo should be a non-negative mix of those images, channel by channel.
 Least squares gives every source's strength and colour at once, for the price
 of one render per source, where a pattern search would spend one per step.
+The same solve also chooses *where* the light comes from: given lamps placed
+round the scene, each rendered alone, the pair that best explains the photo wins.
 """
 
 from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import replace
 
 import numpy as np
 from scipy.optimize import nnls
 
 from seig.models.classical.analysis import CLIPPED
+from seig.models.classical.estimate import direct_light
 from seig.models.classical.refine import Renderer
 from seig.models.classical.scene import Light, Scene
 from seig.models.classical.search import best, with_fill
@@ -19,6 +26,9 @@ from seig.tools.images import to_linear
 
 FILL_TURN = 180.0  # where a new fill lamp goes, in degrees round from the key: its shadow side
 NEGLIGIBLE = 0.1  # a fill the solve turns down below this share of its first guess is dropped
+RING = 6  # candidate lamps round the scene, at even turns
+RING_ELEVATION = 50.0  # degrees: between the generator-like 30-70 degree studio lights
+RING_SHARE = 0.5  # a candidate's first strength: this share of the key's light on the scene centre
 
 
 def _alone(scene: Scene, source: str) -> Scene:
@@ -31,6 +41,23 @@ def _alone(scene: Scene, source: str) -> Scene:
     if source != "world":
         lone.world = [0.0, 0.0, 0.0]
     return lone
+
+
+def _lit_by(scene: Scene, light: Light) -> Scene:
+    """The scene lit by ``light`` alone: no other lamp, a black world."""
+    lone = scene.copy()
+    lone.light, lone.fill, lone.world = light, None, [0.0, 0.0, 0.0]
+    return lone
+
+
+def _solve(parts: list[np.ndarray], seen: np.ndarray) -> tuple[np.ndarray, float]:
+    """Non-negative gains per source and channel (sources x 3), and the squared residual."""
+    gains, residual = np.ones((len(parts), 3)), 0.0
+    for channel in range(3):
+        basis = np.stack([part[:, channel] for part in parts], axis=1)
+        gains[:, channel], norm = nnls(basis, seen[:, channel])
+        residual += norm * norm
+    return gains, residual
 
 
 def _rescaled(light: Light, gains: np.ndarray) -> None:
@@ -54,12 +81,7 @@ def balance_lights(scene: Scene, renderer: Renderer) -> Scene:
     usable = (goal.max(axis=2) < CLIPPED) & np.all([image.max(axis=2) < CLIPPED for image in images], axis=0)  # over-exposed pixels say nothing about energy
     if usable.sum() < 50:
         return scene
-    seen = to_linear(goal)[usable]
-    parts = [to_linear(image)[usable] for image in images]
-    gains = np.ones((len(sources), 3))
-    for channel in range(3):
-        basis = np.stack([part[:, channel] for part in parts], axis=1)
-        gains[:, channel], _ = nnls(basis, seen[:, channel])
+    gains, _ = _solve([to_linear(image)[usable] for image in images], to_linear(goal)[usable])
     balanced = scene.copy()
     for source, gain in zip(sources, np.clip(gains, 0.05, 20.0)):
         if source == "key":
@@ -77,3 +99,53 @@ def balance_lights(scene: Scene, renderer: Renderer) -> Scene:
 def fill_and_balance(scene: Scene, renderer: Renderer) -> Scene:
     """Add a fill lamp opposite the key (unless there is one) and solve all light energies; a useless fill is dropped."""
     return balance_lights(scene if scene.fill is not None else with_fill(scene, FILL_TURN), renderer)
+
+
+def ring_lamp(scene: Scene, azimuth: float) -> Light:
+    """A candidate lamp at ``azimuth``, high and far enough to light the whole floor, giving RING_SHARE of the key's light."""
+    distance = max(2.0 * scene.camera.height, 5.0)
+    lift = math.sin(math.radians(RING_ELEVATION))
+    strength = RING_SHARE * direct_light(scene.light) * 4 * math.pi * distance**2 / lift
+    return Light(kind="POINT", azimuth=azimuth % 360, elevation=RING_ELEVATION, distance=distance, strength=strength, size=0.5, color=list(scene.light.color))
+
+
+def relight(scene: Scene, renderer: Renderer) -> Scene:
+    """Keep the world and the one or two lights, among the key, the fill and a ring of lamps, that best explain the photo.
+
+    Each source is rendered alone once; every choice is then a least-squares
+    solve on those images, so a pool of lamplight the key cannot make (a lamp
+    behind the objects, a second light) is found without a render per guess.
+    """
+    lights = [scene.light] + ([scene.fill] if scene.fill is not None else [])
+    ring = min(RING, renderer.left - len(lights) - 2)  # the world, the current lights, and the chosen scene
+    if ring < 1:
+        return scene
+    lights += [ring_lamp(scene, k * 360.0 / ring) for k in range(ring)]
+    world = renderer.image(_alone(scene, "world"), candidate=False)
+    images = [renderer.image(_lit_by(scene, light), candidate=False) for light in lights]
+    if world is None or any(image is None for image in images):
+        return best(renderer, scene)
+    goal = renderer.goal(world.shape)
+    usable = (goal.max(axis=2) < CLIPPED) & np.all([image.max(axis=2) < CLIPPED for image in [world, *images]], axis=0)
+    if usable.sum() < 50:
+        return best(renderer, scene)
+    seen, world_part = to_linear(goal)[usable], to_linear(world)[usable]
+    parts = [to_linear(image)[usable] for image in images]
+    choices = [c for size in (1, 2) for c in itertools.combinations(range(len(lights)), size)]
+    solved = {choice: _solve([world_part] + [parts[k] for k in choice], seen) for choice in choices}
+    choice = min(solved, key=lambda c: solved[c][1])
+    gains = np.clip(solved[choice][0], 0.0, 20.0)
+    relit = scene.copy()
+    relit.world = [float(w * g) for w, g in zip(scene.world, np.maximum(gains[0], 0.05))]
+    kept = []
+    for k, gain in zip(choice, gains[1:]):
+        if gain.max() > 1e-6:  # a source the solve switched off is dropped
+            light = replace(lights[k])
+            _rescaled(light, gain)
+            kept.append(light)
+    if not kept:
+        return best(renderer, scene)
+    kept.sort(key=direct_light, reverse=True)  # the brighter on the scene centre is the key
+    relit.light, relit.fill = kept[0], (kept[1] if len(kept) > 1 else None)
+    renderer.image(relit)
+    return best(renderer, relit)
