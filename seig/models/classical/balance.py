@@ -60,6 +60,17 @@ def _solve(parts: list[np.ndarray], seen: np.ndarray) -> tuple[np.ndarray, float
     return gains, residual
 
 
+def _unclipped(goal: np.ndarray, images: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """Photo and renders in linear light, at the pixels none of them over-exposes; None when too few are left.
+
+    Over-exposed pixels say nothing about energy.
+    """
+    usable = (goal.max(axis=2) < CLIPPED) & np.all([image.max(axis=2) < CLIPPED for image in images], axis=0)
+    if usable.sum() < 50:
+        return None
+    return to_linear(goal)[usable], [to_linear(image)[usable] for image in images]
+
+
 def _rescaled(light: Light, gains: np.ndarray) -> None:
     """Scale a light's energy per channel; strength takes the brightest channel, colour the rest."""
     rgb = np.array(light.color) * light.strength * gains
@@ -77,11 +88,11 @@ def balance_lights(scene: Scene, renderer: Renderer) -> Scene:
     images = [renderer.image(_alone(scene, s), candidate=False) for s in sources]
     if any(image is None for image in images):
         return scene
-    goal = renderer.goal(images[0].shape)
-    usable = (goal.max(axis=2) < CLIPPED) & np.all([image.max(axis=2) < CLIPPED for image in images], axis=0)  # over-exposed pixels say nothing about energy
-    if usable.sum() < 50:
+    pixels = _unclipped(renderer.goal(images[0].shape), images)
+    if pixels is None:
         return scene
-    gains, _ = _solve([to_linear(image)[usable] for image in images], to_linear(goal)[usable])
+    seen, parts = pixels
+    gains, _ = _solve(parts, seen)
     balanced = scene.copy()
     for source, gain in zip(sources, np.clip(gains, 0.05, 20.0)):
         if source == "key":
@@ -125,12 +136,10 @@ def relight(scene: Scene, renderer: Renderer) -> Scene:
     images = [renderer.image(_lit_by(scene, light), candidate=False) for light in lights]
     if world is None or any(image is None for image in images):
         return best(renderer, scene)
-    goal = renderer.goal(world.shape)
-    usable = (goal.max(axis=2) < CLIPPED) & np.all([image.max(axis=2) < CLIPPED for image in [world, *images]], axis=0)
-    if usable.sum() < 50:
+    pixels = _unclipped(renderer.goal(world.shape), [world, *images])
+    if pixels is None:
         return best(renderer, scene)
-    seen, world_part = to_linear(goal)[usable], to_linear(world)[usable]
-    parts = [to_linear(image)[usable] for image in images]
+    seen, (world_part, *parts) = pixels
     choices = [c for size in (1, 2) for c in itertools.combinations(range(len(lights)), size)]
     solved = {choice: _solve([world_part] + [parts[k] for k in choice], seen) for choice in choices}
     choice = min(solved, key=lambda c: solved[c][1])
