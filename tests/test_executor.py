@@ -315,6 +315,26 @@ def test_render_size_is_clamped_to_the_worker_limits(executor, tmp_path):
     assert Image.open(tmp_path / "r.png").size == (8, 8)
 
 
+SHADED_SPHERE = """
+import bpy
+bpy.ops.mesh.primitive_uv_sphere_add(radius=1, segments=24, ring_count=12)
+bpy.ops.object.light_add(type="SUN", rotation=(0.6, 0.3, 0))
+bpy.ops.object.camera_add(location=(0, -5, 1), rotation=(1.4, 0, 0))
+bpy.context.scene.camera = bpy.context.object
+"""
+
+
+def test_quick_denoise_changes_the_render_only_slightly(executor, tmp_path):
+    images = {}
+    for quick in (False, True):
+        out = tmp_path / f"quick_{quick}.png"
+        result = executor.run(SHADED_SPHERE, render=RenderSpec(48, 48, samples=4, quick_denoise=quick), render_out=out)
+        assert result.ok, result.error
+        images[quick] = np.asarray(Image.open(out).convert("RGB"), dtype=float) / 255
+    error = float(np.mean((images[True] - images[False]) ** 2))
+    assert 0 < error < 1e-3, "the fast prefilter is another denoise of the same noise, not another picture"
+
+
 # -- the operating-system layer on its own, with code that bypasses both Python layers --------------
 
 

@@ -50,7 +50,7 @@ def round_stem(state: SeigState, round_no: int) -> Path:
 
 def loop_render_spec(state: SeigState) -> RenderSpec:
     width, height = render_size(target_path(state), state.settings.loop_resolution)
-    return RenderSpec(width=width, height=height, samples=state.settings.loop_samples)
+    return RenderSpec(width=width, height=height, samples=state.settings.loop_samples, quick_denoise=True)
 
 
 def final_render_spec(state: SeigState) -> RenderSpec:

@@ -65,6 +65,9 @@ class RenderSpec:
     samples: int = 16
     seed: int = 0
     denoise: bool = True
+    # The denoiser's fast prefilter halves a loop-sized render (0.44 -> 0.21 s at 128 px, 16 samples)
+    # and costs about 1 dB against a 1024-sample reference, at 46-47 dB: far below what the loop compares.
+    quick_denoise: bool = False
     frame: int | None = None
 
     def to_job(self, path: Path) -> dict:
@@ -75,6 +78,7 @@ class RenderSpec:
             "samples": self.samples,
             "seed": self.seed,
             "denoise": self.denoise,
+            "quick_denoise": self.quick_denoise,
         }
         if self.frame is not None:
             job["frame"] = self.frame

@@ -386,6 +386,7 @@ def configure_render(bpy, spec: dict) -> None:
     scene.cycles.shading_system = False
     scene.cycles.samples = max(1, min(int(spec.get("samples", 16)), LIMITS["max_samples"]))
     scene.cycles.use_denoising = bool(spec.get("denoise", True))
+    scene.cycles.denoising_prefilter = "FAST" if spec.get("quick_denoise") else "ACCURATE"
     scene.cycles.seed = int(spec.get("seed", 0))
     scene.cycles.use_adaptive_sampling = False
     scene.render.resolution_x = max(8, min(int(spec["width"]), LIMITS["max_resolution"]))
