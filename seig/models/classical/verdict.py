@@ -20,8 +20,10 @@ from seig.tools.metrics import similarity
 
 ROWS, COLS = ("top", "middle", "bottom"), ("left", "centre", "right")
 CONVERGED_DB = 0.1
-# Rounds a stage spends before a small gain may end it: each stage's fixed steps (lighting has three).
-STAGE_MIN_ROUNDS = {stage: 3 if stage == "lighting" else 2 for stage in STAGES}
+# Rounds a stage spends before a small gain may end it: each stage's fixed steps, and for lighting (three
+# fixed steps) one pattern-search round after them, so a relight that gains little does not end the stage
+# before the search it displaced (tuning scenes: +0.25 dB on the six it changed).
+STAGE_MIN_ROUNDS = {stage: 4 if stage == "lighting" else 2 for stage in STAGES}
 # The monolithic ablation gets as many rounds as the staged run's minimum before it may stop on a small
 # gain: an equal-effort comparison.
 MONOLITHIC_MIN_ROUNDS = sum(STAGE_MIN_ROUNDS.values())
