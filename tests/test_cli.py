@@ -58,6 +58,7 @@ def test_truncated_image(tmp_path, photo):
         (["--approve", "sometimes"], "--approve must be never, stages or final"),
         (["--budget", "sculpting=3"], "--budget takes STAGE=N"),
         (["--budget", "geometry=many"], "--budget takes STAGE=N"),
+        (["--budget", "geometry=-1"], "N a number of rounds, 0 or more"),
         (["--model", "nonsense:thing"], "nonsense:thing"),
         (["--model", "openai:gpt-4o"], "OPENAI_API_KEY"),
         (["--model", "google_genai:gemini-2.5-flash"], "GOOGLE_API_KEY"),

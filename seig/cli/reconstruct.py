@@ -36,7 +36,7 @@ def parse_budgets(items: list[str] | None, base: dict[str, int] | None = None) -
         stage, _, value = item.partition("=")
         stage = stage.strip()
         if stage not in STAGES or not value.strip().isdigit():
-            fail(f"--budget takes STAGE=N with STAGE one of {', '.join(STAGES)}; got '{item}'")
+            fail(f"--budget takes STAGE=N with STAGE one of {', '.join(STAGES)} and N a number of rounds, 0 or more; got '{item}'")
         budgets[stage] = int(value)
     if not any(budgets.values()):
         fail("every stage budget is 0; nothing to do")
