@@ -83,7 +83,7 @@ def ask_decision(payload: dict) -> dict:
 def follow(thread_id: str, ctx: Context, resume: dict | None = None) -> None:
     """Stream a run to its next stop, printing progress, asking for approval on a terminal."""
     while True:
-        interrupt = None
+        interrupt, finished = None, False
         with console.status("starting…") as status:
             for event in stream_run(thread_id, ctx, resume):
                 kind = event["type"]
@@ -97,12 +97,13 @@ def follow(thread_id: str, ctx: Context, resume: dict | None = None) -> None:
                 elif kind == "interrupt":
                     interrupt = event["payload"]
                 elif kind == "done":
-                    print_summary(thread_id, ctx)
-                    return
+                    finished = True  # read the state once the stream has ended and the last checkpoint is written
                 elif kind == "error":
                     err.print(f"[bold red]error:[/] {escape(event['message'])}")
                     err.print(f"The run is saved. Continue it with: seig resume {thread_id}")
                     raise typer.Exit(1)
+        if finished:
+            print_summary(thread_id, ctx)
         if interrupt is None:
             return
         if not sys.stdin.isatty():
@@ -135,7 +136,9 @@ def print_summary(thread_id: str, ctx: Context) -> None:
     if state.status == "done":
         console.print(f"[bold green]done[/]: {state.run_dir}/scene.py  (final.png, comparison.png, report.json beside it)")
     else:
-        console.print(f"[bold red]{state.status}[/]: {state.error}")
+        err.print(f"[bold red]error:[/] the run's last checkpoint says '{state.status}'" + (f": {escape(state.error)}" if state.error else ""))
+        err.print(f"Its files are in {state.run_dir}. Continue it with: seig resume {thread_id}")
+        raise typer.Exit(1)
 
 
 @app.command()
