@@ -14,7 +14,7 @@ from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis
 from seig.models.classical.balance import balance_lights, relight, ring_lamp
 from seig.models.classical.fit import fit_ground
-from seig.models.classical.camera import GROUND, SKY, View, ground_polygon, label_map, top_edge
+from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, label_map, top_edge
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
@@ -141,6 +141,27 @@ def test_analytic_silhouettes_match_blender(executor, tmp_path):
     drawn = label_map(View(scene.camera, SIZE, SIZE), scene.ground, scene.objects) >= 2
     seen = image > 0.5
     assert (drawn & seen).sum() / (drawn | seen).sum() > 0.85
+
+
+def test_convex_fill_takes_exactly_the_pixel_centres_inside():
+    """The row-span fill must agree with testing every pixel centre against every edge, ties included."""
+    from scipy.spatial import ConvexHull
+
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        points = rng.normal(size=(int(rng.integers(3, 40)), 2)) * rng.uniform(1, 30) + rng.uniform(-10, 70, 2)
+        if trial % 2:
+            points = np.round(points * 2) / 2  # vertices on pixel centres and edges: exact ties
+        poly = points[ConvexHull(points).vertices][:: 1 if trial % 3 else -1]
+        origin = (int(rng.integers(0, 8)), int(rng.integers(0, 8)))
+        rows, cols = np.mgrid[0:64, 0:64]
+        x, y = cols.ravel() + origin[1] + 0.5, rows.ravel() + origin[0] + 0.5
+        edge = np.roll(poly, -1, axis=0) - poly
+        cross = edge[:, :1] * (y - poly[:, 1:2]) - edge[:, 1:2] * (x - poly[:, :1])
+        expected = (np.all(cross >= 0, axis=0) | np.all(cross <= 0, axis=0)).reshape(64, 64)
+        got = np.zeros((64, 64), dtype=bool)
+        got[fill_convex(poly, (64, 64), origin)] = True
+        assert np.array_equal(got, expected), f"trial {trial}"
 
 
 def test_sun_direction_is_recovered_from_shadows():

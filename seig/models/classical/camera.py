@@ -154,13 +154,14 @@ def _sphere_outline(centre: np.ndarray, radius: float, eye: np.ndarray) -> np.nd
 
 def silhouette_polygons(view: View, obj: SceneObject) -> list[np.ndarray] | None:
     """Convex pixel-space polygons covering the object; None when it is (partly) behind the camera."""
+    pieces = object_pieces(obj, view.position)
+    if any(len(pts) == 0 for pts in pieces):
+        return None
+    uv_all, depth = view.project(np.concatenate(pieces))  # one projection for all pieces: fits call this thousands of times
+    if np.any(depth <= 0.05):
+        return None
     polygons = []
-    for pts in object_pieces(obj, view.position):
-        if len(pts) == 0:
-            return None
-        uv, depth = view.project(pts)
-        if np.any(depth <= 0.05):
-            return None
+    for uv in np.split(uv_all, np.cumsum([len(pts) for pts in pieces[:-1]])):
         if obj.shape in ("sphere", "snowman"):
             polygons.append(uv)
             continue
@@ -182,20 +183,43 @@ def draw_object(view: View, obj: SceneObject, out: np.ndarray, value: int, origi
     return True
 
 
-def fill_convex(poly: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and columns of pixels whose centres lie inside a convex polygon (pixel coordinates)."""
+def convex_mask(poly: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> tuple[int, int, np.ndarray] | None:
+    """Pixels whose centres lie inside a convex polygon, as (top row, left column, mask of its bounding box).
+
+    Row by row, every edge bounds the inside from one side, so each row's inside is one span of
+    columns: a few hundred comparisons per polygon instead of one per edge and pixel.
+    """
     poly = poly - [origin[1], origin[0]]
     c0, r0 = np.floor(poly.min(axis=0)).astype(int)
     c1, r1 = np.ceil(poly.max(axis=0)).astype(int)
     c0, r0, c1, r1 = max(c0, 0), max(r0, 0), min(c1, shape[1]), min(r1, shape[0])
     if c1 <= c0 or r1 <= r0:
+        return None
+    px, py = poly[:, :1], poly[:, 1:]
+    ex, ey = np.concatenate([px[1:], px[:1]]) - px, np.concatenate([py[1:], py[:1]]) - py
+    twice_area = float(np.sum(px * ey - py * ex))
+    if twice_area == 0.0:
+        return None
+    sign = 1.0 if twice_area > 0 else -1.0
+    # Inside means sign * (ex * (y - py) - ey * (x - px)) >= 0 for every edge, i.e. a * x <= b on each row y:
+    a = sign * ey
+    b = sign * (ex * (np.arange(r0, r1)[None, :] + 0.5 - py) + ey * px)
+    bound = b / np.where(a == 0, 1.0, a)
+    high = np.where(a > 0, bound, np.inf).min(axis=0)
+    low = np.where(a < 0, bound, -np.inf).max(axis=0)
+    low[np.any((a == 0) & (b < 0), axis=0)] = np.inf  # a row outside an edge parallel to it
+    x = np.arange(c0, c1) + 0.5
+    return r0, c0, (x[None, :] >= low[:, None]) & (x[None, :] <= high[:, None])
+
+
+def fill_convex(poly: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of pixels whose centres lie inside a convex polygon (pixel coordinates)."""
+    found = convex_mask(poly, shape, origin)
+    if found is None:
         return np.empty(0, int), np.empty(0, int)
-    rr, cc = np.mgrid[r0:r1, c0:c1]
-    rr, cc = rr.ravel(), cc.ravel()
-    edge = np.roll(poly, -1, axis=0) - poly
-    cross = edge[:, :1] * (rr + 0.5 - poly[:, 1:2]) - edge[:, 1:2] * (cc + 0.5 - poly[:, :1])
-    inside = np.all(cross >= 0, axis=0) | np.all(cross <= 0, axis=0)
-    return rr[inside], cc[inside]
+    r0, c0, inside = found
+    rr, cc = np.nonzero(inside)
+    return rr + r0, cc + c0
 
 
 def polygon_area(poly: np.ndarray) -> float:
@@ -225,7 +249,7 @@ def ground_polygon(view: View, ground: Ground) -> np.ndarray | None:
 
 def top_edge(poly: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """The smallest row at which a convex polygon covers each column (inf where it does not)."""
-    start, end = poly, np.roll(poly, -1, axis=0)
+    start, end = poly, np.concatenate([poly[1:], poly[:1]])
     u0, v0, u1, v1 = start[:, :1], start[:, 1:], end[:, :1], end[:, 1:]
     lo, hi = np.minimum(u0, u1), np.maximum(u0, u1)
     t = (columns[None, :] - u0) / np.where(np.abs(u1 - u0) < 1e-9, 1e-9, u1 - u0)
