@@ -79,3 +79,22 @@ def test_nothing_is_recorded_after_bad_input(tmp_path):
 @pytest.mark.parametrize("command", [["resume", "ghost-run"], ["history", "ghost-run"], ["fork", "ghost-run", "--checkpoint", "x"]])
 def test_unknown_thread(tmp_path, command):
     assert_clean_failure(seig(*command, tmp_path=tmp_path), "ghost-run")
+
+
+def test_a_summary_of_a_run_that_did_not_finish_exits_1_with_the_way_to_resume(tmp_path, photo, capsys):
+    """A stream can end without the run being done (a checkpoint write failed): say so, never 'done'."""
+    import typer
+
+    from seig import runs
+    from seig.cli.reconstruct import print_summary
+    from seig.context import Context
+    from seig.state.state import RunSettings
+
+    ctx = Context(db_path=tmp_path / "db.sqlite")
+    thread = runs.start_run(photo, tmp_path / "run", RunSettings(), ctx)  # its last checkpoint: before the planner
+    with pytest.raises(typer.Exit) as stopped:
+        print_summary(thread, ctx)
+    assert stopped.value.exit_code == 1
+    output = capsys.readouterr()
+    assert f"seig resume {thread}" in output.out + output.err
+    assert "done" not in output.out
