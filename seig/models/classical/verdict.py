@@ -19,9 +19,7 @@ from seig.tools.images import read_rgb, to_linear
 from seig.tools.metrics import similarity
 
 ROWS, COLS = ("top", "middle", "bottom"), ("left", "centre", "right")
-# A round gaining less than this (after the stage's minimum rounds) ends the stage. At 0.1 dB, rounds that
-# still gained 0.05-0.1 dB ended stages with budget left (tuning scenes at 0.03: +0.12 dB mean, 0.7 more rounds).
-CONVERGED_DB = 0.03
+CONVERGED_DB = 0.1
 # Rounds a stage spends before a small gain may end it: each stage's fixed steps, and for lighting (three
 # fixed steps) one pattern-search round after them, so a relight that gains little does not end the stage
 # before the search it displaced (tuning scenes: +0.25 dB on the six it changed).
