@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from PIL import Image
+from scipy.spatial import ConvexHull
 
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
@@ -145,8 +146,6 @@ def test_analytic_silhouettes_match_blender(executor, tmp_path):
 
 def test_convex_fill_takes_exactly_the_pixel_centres_inside():
     """The row-span fill must agree with testing every pixel centre against every edge, ties included."""
-    from scipy.spatial import ConvexHull
-
     rng = np.random.default_rng(7)
     for trial in range(200):
         points = rng.normal(size=(int(rng.integers(3, 40)), 2)) * rng.uniform(1, 30) + rng.uniform(-10, 70, 2)

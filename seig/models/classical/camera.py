@@ -212,6 +212,14 @@ def convex_mask(poly: np.ndarray, shape: tuple[int, int], origin: tuple[int, int
     return r0, c0, (x[None, :] >= low[:, None]) & (x[None, :] <= high[:, None])
 
 
+def paint_convex(mask: np.ndarray, poly: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:
+    """Set the pixels of a convex polygon in a boolean ``mask`` whose top-left pixel is ``origin``."""
+    found = convex_mask(poly, mask.shape, origin)
+    if found is not None:
+        top, left, piece = found
+        mask[top : top + piece.shape[0], left : left + piece.shape[1]] |= piece
+
+
 def fill_convex(poly: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns of pixels whose centres lie inside a convex polygon (pixel coordinates)."""
     found = convex_mask(poly, shape, origin)

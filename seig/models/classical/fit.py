@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from seig.models.classical.analysis import Analysis, Region
-from seig.models.classical.camera import GROUND, SKY, View, clip_to_box, convex_mask, ground_polygon, polygon_area, silhouette_polygons, top_edge
+from seig.models.classical.camera import GROUND, SKY, View, clip_to_box, ground_polygon, paint_convex, polygon_area, silhouette_polygons, top_edge
 from seig.models.classical.scene import Camera, Ground, Scene, SceneObject
 
 # Added to a class's silhouette loss. A box, with the most free parameters, outlines almost anything
@@ -54,10 +54,7 @@ class RegionTarget:
         inside = np.zeros(self.mask.shape, dtype=bool)
         r0, _, c0, _ = self.box
         for poly in polygons:
-            found = convex_mask(poly, inside.shape, (r0, c0))
-            if found is not None:
-                top, left, piece = found
-                inside[top : top + piece.shape[0], left : left + piece.shape[1]] |= piece
+            paint_convex(inside, poly, (r0, c0))
         area = polygon_area(polygons[0]) if len(polygons) == 1 else float(inside.sum())
         outside = max(area - inside.sum(), 0.0)  # silhouette spilling out of the crop is always wrong
         wrong = ((inside != self.mask) & self.care).sum() + outside

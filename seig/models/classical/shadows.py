@@ -12,7 +12,7 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
 from seig.models.classical.analysis import Analysis
-from seig.models.classical.camera import GROUND, View, convex_mask, label_map, object_pieces
+from seig.models.classical.camera import GROUND, View, label_map, object_pieces, paint_convex
 from seig.models.classical.scene import Scene
 
 COARSE_AZIMUTHS = np.arange(0.0, 360.0, 15.0)
@@ -38,10 +38,7 @@ def shadow_mask(view: View, scene: Scene, towards_light: np.ndarray) -> np.ndarr
                 hull = uv[ConvexHull(uv).vertices]
             except (QhullError, ValueError):
                 continue
-            found = convex_mask(hull, mask.shape)
-            if found is not None:
-                top, left, piece = found
-                mask[top : top + piece.shape[0], left : left + piece.shape[1]] |= piece
+            paint_convex(mask, hull)
     return mask
 
 
