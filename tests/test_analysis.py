@@ -6,6 +6,7 @@ import numpy as np
 from scipy import ndimage
 
 from seig.models.classical.analysis import EDGE_CONTRAST, Region, _boundary_contrast, _hugs_sky, _merge_fragments, analyse_image
+from seig.models.classical.snowmen import ball_masks, group_snowmen
 
 SIDE = 160
 
@@ -118,3 +119,41 @@ def test_an_outline_taken_inside_a_piece_still_counts_as_its_outline():
     edges[inner & ~ndimage.binary_erosion(inner)] = 2 * EDGE_CONTRAST
     assert _boundary_contrast(piece, edges) >= EDGE_CONTRAST
     assert _boundary_contrast(piece, np.zeros((SIDE, SIDE))) < EDGE_CONTRAST  # a smooth blob stays a blob
+
+
+def _snowman(u: float = 80, v: float = 120, radius: float = 24) -> tuple[list[np.ndarray], np.ndarray]:
+    """A snowman's lit crescents (left side of each ball, as under a key from the left) and its discs."""
+    balls = ball_masks((SIDE, SIDE), np.array([u, v, np.log(radius), 0.8]))
+    xx = np.mgrid[:SIDE, :SIDE][1] + 0.5
+    pieces = []
+    for k, ball in enumerate(balls):
+        cols = np.nonzero(ball.any(axis=0))[0]
+        piece = ball & (xx < cols.min() + 0.55 * (cols.max() - cols.min()))
+        for upper in balls[k + 1 :]:
+            piece &= ~upper
+        pieces.append(piece)
+    return pieces, np.logical_or.reduce(balls)
+
+
+WHITE = np.array([0.333, 0.333, 0.334])
+
+
+def test_the_lit_pieces_of_a_snowman_whose_shade_reads_as_floor_are_made_one_object():
+    pieces, discs = _snowman()
+    floor = ~discs  # lit floor all round; the balls' shaded sides are neither floor nor object
+    masks, unsure = group_snowmen(pieces, np.array([WHITE] * 3), floor)
+    assert len(masks) == 1
+    whole = np.logical_or.reduce(pieces)
+    assert (masks[0] & whole).sum() == whole.sum()
+    assert _iou(masks[0] | unsure, discs) > 0.9  # the rest of each ball is left unsure, not floor
+    assert not (masks[0] & floor).any()
+
+
+def test_pieces_of_other_colours_or_side_by_side_are_not_a_snowman():
+    pieces, discs = _snowman()
+    red = np.array([0.6, 0.2, 0.2])
+    masks, _ = group_snowmen(pieces, np.array([WHITE, red, WHITE]), ~discs)
+    assert any((m == pieces[1]).all() for m in masks)  # the red middle stays an object of its own
+    left, right = _disc(45, 90, 18), _disc(115, 90, 18)
+    masks, unsure = group_snowmen([left, right], np.array([WHITE, WHITE]), ~(left | right))
+    assert len(masks) == 2 and not unsure.any()

@@ -27,6 +27,7 @@ from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import remove_small_holes
 
 from seig.models.classical.camera import GROUND, SKY
+from seig.models.classical.snowmen import group_snowmen
 from seig.tools.images import read_rgb, render_size, to_linear
 
 IGNORE = -1
@@ -362,6 +363,18 @@ def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) 
     return regions
 
 
+def _snowmen_as_one(regions: list[Region], image: np.ndarray, lum: np.ndarray, labels: np.ndarray, lit: np.ndarray, shadow: np.ndarray) -> list[Region]:
+    """Each snowman's lit pieces made one region (see ``snowmen``); the shade it leaves unsure is taken off floor and shadow."""
+    colours = np.array([_chroma(to_linear(r.lit_color)) for r in regions]).reshape(-1, 3)
+    masks, unsure = group_snowmen([r.mask for r in regions], colours, lit | (labels == SKY))
+    if len(masks) == len(regions):
+        return regions
+    unsure &= ~np.any(masks, axis=0)
+    labels[unsure] = IGNORE
+    shadow &= ~unsure & ~np.any(masks, axis=0)
+    return [_region(m, image, lum) for m in masks]
+
+
 def _drop_holes(regions: list[Region], chroma: np.ndarray, ground_chroma: np.ndarray, labels: np.ndarray) -> list[Region]:
     """Floor seen through a ring (a torus hole) is floor: enclosed by one region and floor-coloured."""
     kept = []
@@ -444,6 +457,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
                 continue
             regions.append(_region(part, image, lum))
     regions = _drop_holes(regions, chroma, ground_chroma, labels)
+    regions = _snowmen_as_one(regions, image, lum, labels, lit, shadow)
     regions = _merge_fragments(regions, image, lum)
     regions.sort(key=lambda r: -r.area)
     regions = regions[:MAX_REGIONS]
