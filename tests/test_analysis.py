@@ -141,7 +141,7 @@ WHITE = np.array([0.333, 0.333, 0.334])
 def test_the_lit_pieces_of_a_snowman_whose_shade_reads_as_floor_are_made_one_object():
     pieces, discs = _snowman()
     floor = ~discs  # lit floor all round; the balls' shaded sides are neither floor nor object
-    masks, unsure = group_snowmen(pieces, np.array([WHITE] * 3), floor)
+    masks, unsure = group_snowmen(pieces, np.array([WHITE] * 3), floor, floor)
     assert len(masks) == 1
     whole = np.logical_or.reduce(pieces)
     assert (masks[0] & whole).sum() == whole.sum()
@@ -152,8 +152,8 @@ def test_the_lit_pieces_of_a_snowman_whose_shade_reads_as_floor_are_made_one_obj
 def test_pieces_of_other_colours_or_side_by_side_are_not_a_snowman():
     pieces, discs = _snowman()
     red = np.array([0.6, 0.2, 0.2])
-    masks, _ = group_snowmen(pieces, np.array([WHITE, red, WHITE]), ~discs)
+    masks, _ = group_snowmen(pieces, np.array([WHITE, red, WHITE]), ~discs, ~discs)
     assert any((m == pieces[1]).all() for m in masks)  # the red middle stays an object of its own
     left, right = _disc(45, 90, 18), _disc(115, 90, 18)
-    masks, unsure = group_snowmen([left, right], np.array([WHITE, WHITE]), ~(left | right))
+    masks, unsure = group_snowmen([left, right], np.array([WHITE, WHITE]), ~(left | right), ~(left | right))
     assert len(masks) == 2 and not unsure.any()

@@ -366,7 +366,7 @@ def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) 
 def _snowmen_as_one(regions: list[Region], image: np.ndarray, lum: np.ndarray, labels: np.ndarray, lit: np.ndarray, shadow: np.ndarray) -> list[Region]:
     """Each snowman's lit pieces made one region (see ``snowmen``); the shade it leaves unsure is taken off floor and shadow."""
     colours = np.array([_chroma(to_linear(r.lit_color)) for r in regions]).reshape(-1, 3)
-    masks, unsure = group_snowmen([r.mask for r in regions], colours, lit | (labels == SKY))
+    masks, unsure = group_snowmen([r.mask for r in regions], colours, lit | (labels == SKY), labels == GROUND)
     if len(masks) == len(regions):
         return regions
     unsure &= ~np.any(masks, axis=0)

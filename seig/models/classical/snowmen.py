@@ -25,6 +25,7 @@ from seig.models.classical.scene import SNOWMAN_BALLS
 FIT_LOSS = 0.15  # largest share of the discs' area that may be wrong: lit floor inside, pieces cut through or sticking out
 SHOWN = (0.1, 0.25)  # least share of every ball, and of two of them, the pieces must show; the rest may be shade
 INSIDE = 0.8  # share of a piece that must lie inside the discs (or the hat's box) for it to belong
+STANDS = 0.85  # least share of the strip under the base that must be floor, lit or in shade (snowmen: 0.93-1; white things in photos: 0.65)
 SAME_COLOUR = 0.05  # largest distance in linear chromaticity between pieces of one snowman (other objects: 0.13 and up)
 HAT = (0.45, 0.6)  # a hat's half width and height above the head, in base radii: neither floor nor snowman there
 SQUEEZE = (0.5, 1.15)  # the stack's height over the model's: the camera's pitch squeezes it, perspective stretches it a little
@@ -136,12 +137,27 @@ def find_snowman(labels: np.ndarray, floor: np.ndarray, seed: int, areas: np.nda
     return discs, members
 
 
-def group_snowmen(masks: list[np.ndarray], chroma: np.ndarray, floor: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+def stands_on(discs: np.ndarray, ground: np.ndarray) -> bool:
+    """Whether the strip just under the base's lower half is in the frame and mostly floor: a snowman stands on it."""
+    rows, cols = np.nonzero(discs)
+    radius = (cols.max() - cols.min() + 1) / 2
+    step = max(2, round(0.15 * radius))
+    if rows.max() + step >= discs.shape[0]:
+        return False
+    under = np.zeros_like(discs)
+    under[step:] = discs[:-step]
+    under &= ~discs
+    under[: max(0, int(rows.max() - 0.5 * radius))] = False
+    return bool(under.any()) and float(ground[under].mean()) >= STANDS
+
+
+def group_snowmen(masks: list[np.ndarray], chroma: np.ndarray, floor: np.ndarray, ground: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Region masks with each snowman found made one, and the shade inside its discs that is neither object nor floor.
 
     ``chroma`` holds each region's colour as linear chromaticity; ``floor`` is
-    what the discs must not cover (lit floor and sky). Shade, unsure pixels and
-    other objects' pieces are neither for nor against a snowman.
+    what the discs must not cover (lit floor and sky); ``ground`` is floor lit
+    or in shade, which the base must stand on. Shade, unsure pixels and other
+    objects' pieces are neither for nor against a snowman.
     """
     labels = np.zeros(floor.shape, dtype=np.int32)
     for k, mask in enumerate(masks):
@@ -157,7 +173,7 @@ def group_snowmen(masks: list[np.ndarray], chroma: np.ndarray, floor: np.ndarray
         alike[2:] = np.linalg.norm(chroma - chroma[k], axis=1) <= SAME_COLOUR
         free = np.where(np.isin(labels, list(taken)), 0, labels)
         found = find_snowman(free, floor, 2 + k, areas, alike)
-        if found is None:
+        if found is None or not stands_on(found[0], ground):
             continue
         discs, members = found
         taken.update(members)
