@@ -149,8 +149,10 @@ def test_the_lit_pieces_of_a_snowman_whose_shade_reads_as_floor_are_made_one_obj
     assert not (masks[0] & floor).any()
 
 
-def test_pieces_of_other_colours_or_side_by_side_are_not_a_snowman():
+def test_pieces_of_other_colours_side_by_side_or_not_standing_on_floor_are_not_a_snowman():
     pieces, discs = _snowman()
+    masks, unsure = group_snowmen(pieces, np.array([WHITE] * 3), ~discs, np.zeros_like(discs))  # nothing seen under it
+    assert len(masks) == 3 and not unsure.any()
     red = np.array([0.6, 0.2, 0.2])
     masks, _ = group_snowmen(pieces, np.array([WHITE, red, WHITE]), ~discs, ~discs)
     assert any((m == pieces[1]).all() for m in masks)  # the red middle stays an object of its own
