@@ -369,9 +369,10 @@ def _snowmen_as_one(regions: list[Region], image: np.ndarray, lum: np.ndarray, l
     masks, unsure = group_snowmen([r.mask for r in regions], colours, lit | (labels == SKY), labels == GROUND)
     if len(masks) == len(regions):
         return regions
-    unsure &= ~np.any(masks, axis=0)
+    objects = np.any(masks, axis=0)
+    unsure &= ~objects
     labels[unsure] = IGNORE
-    shadow &= ~unsure & ~np.any(masks, axis=0)
+    shadow &= ~unsure & ~objects
     return [_region(m, image, lum) for m in masks]
 
 

@@ -7,9 +7,9 @@ floor. Three stacked discs of the snowman's proportions, fitted in the image
 (no camera needed: a ball looks round from anywhere, and the camera's pitch only
 squeezes the stack), say which pieces belong together: pieces of one colour that
 the discs take in whole, with no lit floor inside them, showing on every ball
-and on two of them well. They become one region; the shade between them joins
-it, and the shade elsewhere inside the discs is marked unsure, neither object
-nor floor.
+and on two of them well, the base standing on floor seen inside the frame. They
+become one region; the shade between them joins it, and the shade elsewhere
+inside the discs is marked unsure, neither object nor floor.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ from seig.tools.images import read_rgb, to_linear
 from seig.tools.metrics import similarity
 
 ROWS, COLS = ("top", "middle", "bottom"), ("left", "centre", "right")
+# A round gaining less than this (after the stage's minimum rounds) ends the stage. 0.03 was tried on the
+# whole standard suite: no gain, 6.8 more renders a staged run (BENCHMARKS.md, "Tried and not kept").
 CONVERGED_DB = 0.1
 # Rounds a stage spends before a small gain may end it: each stage's fixed steps, and for lighting (three
 # fixed steps) one pattern-search round after them, so a relight that gains little does not end the stage
