@@ -93,6 +93,11 @@ class Analysis:
         return self.image.shape[1]
 
 
+def min_region_area(height: int, width: int) -> int:
+    """Pixels a region needs to count as an object: smaller pieces are noise, specks or shadow crumbs."""
+    return max(12, int(0.0012 * height * width))
+
+
 def _chroma(lin: np.ndarray) -> np.ndarray:
     return lin / (lin.sum(axis=-1, keepdims=True) + 1e-4)
 
@@ -247,7 +252,7 @@ def _lab_to_linear(lab: np.ndarray) -> np.ndarray:
     return to_linear(lab2rgb(lab.reshape(-1, 1, 3)).reshape(-1, 3))
 
 
-def _edge_strength(lab: np.ndarray) -> np.ndarray:
+def edge_strength(lab: np.ndarray) -> np.ndarray:
     """Colour-edge magnitude in Lab units per pixel."""
     gradients = [np.hypot(ndimage.sobel(lab[..., c], 0), ndimage.sobel(lab[..., c], 1)) / 8.0 for c in range(3)]
     return np.sqrt(sum(g * g for g in gradients))
@@ -356,7 +361,7 @@ def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) 
                         best, share = j, s
             if best is not None and share >= FRAGMENT[1]:
                 union = small.mask | regions[best].mask
-                regions = [r for k, r in enumerate(regions) if k not in (i, best)] + [_region(union, image, lum)]
+                regions = [r for k, r in enumerate(regions) if k not in (i, best)] + [make_region(union, image, lum)]
                 regions.sort(key=lambda r: r.area)
                 merged = True
                 break
@@ -373,7 +378,7 @@ def _snowmen_as_one(regions: list[Region], image: np.ndarray, lum: np.ndarray, l
     unsure &= ~objects
     labels[unsure] = IGNORE
     shadow &= ~unsure & ~objects
-    return [_region(m, image, lum) for m in masks]
+    return [make_region(m, image, lum) for m in masks]
 
 
 def _drop_holes(regions: list[Region], chroma: np.ndarray, ground_chroma: np.ndarray, labels: np.ndarray) -> list[Region]:
@@ -395,7 +400,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
     h, w = image.shape[:2]
     lab = rgb2lab(image)
     lin = to_linear(image)
-    edges = _edge_strength(lab)
+    edges = edge_strength(lab)
     sky = _sky_mask(lab, rgb2lab(np.median(image[0], axis=0)[None, None])[0, 0], edges)
     world = np.median(image[sky], axis=0) if sky.any() else None
     horizon = _horizon(sky, image)
@@ -404,7 +409,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
 
     chroma = _chroma(lin)
     lum = lin.mean(axis=-1)
-    min_area = max(12, int(0.0012 * h * w))
+    min_area = min_region_area(h, w)
     bottom = below & (rows > h * 0.6) if (below & (rows > h * 0.6)).sum() > 20 else below
     if not bottom.any():
         bottom = ~sky if (~sky).any() else np.ones_like(sky)
@@ -456,7 +461,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
             if _floor_in_shade(part, chroma, ratio, shadow, ground_chroma, shadow_chroma):
                 labels[part & (labels == IGNORE)] = GROUND
                 continue
-            regions.append(_region(part, image, lum))
+            regions.append(make_region(part, image, lum))
     regions = _drop_holes(regions, chroma, ground_chroma, labels)
     regions = _snowmen_as_one(regions, image, lum, labels, lit, shadow)
     regions = _merge_fragments(regions, image, lum)
@@ -505,7 +510,7 @@ def _distance_to_segment(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np
     return np.linalg.norm(points - (a + t[..., None] * ab), axis=-1)
 
 
-def _region(mask: np.ndarray, image: np.ndarray, lum: np.ndarray) -> Region:
+def make_region(mask: np.ndarray, image: np.ndarray, lum: np.ndarray) -> Region:
     pixels = image[mask]
     bright = lum[mask] >= np.median(lum[mask])
     spread = pixels.max(axis=1) - pixels.min(axis=1)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from seig.models.base import CodeRequest, CodeResult, PlanResult, VerifyRequest, VerifyResult
-from seig.models.classical.analysis import Analysis, analyse_target
+from seig.models.classical.analysis import Analysis
 from seig.models.classical.balance import balance_lights, fill_and_balance, relight
 from seig.models.classical.estimate import (
     colour_name,
@@ -30,6 +30,7 @@ from seig.models.classical.fit import initial_camera
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer
 from seig.models.classical.scene import Scene
+from seig.models.classical.split import fitting_analysis
 from seig.models.classical import search
 from seig.models.classical.verdict import judge
 from seig.state.state import Plan, PlannedObject, RunSettings
@@ -56,7 +57,7 @@ class ClassicalBackend:
     # -- planning -----------------------------------------------------------
     def estimate(self, target: Path) -> tuple[Scene, list[dict], Analysis]:
         """The full first estimate of the scene in the photo."""
-        analysis = analyse_target(str(target))
+        analysis = fitting_analysis(target)
         scene = Scene(camera=initial_camera(analysis))
         scene, reports = fit_geometry(analysis, scene, self.fit_evaluations)
         scene.light = estimate_light(analysis, scene)
@@ -99,7 +100,7 @@ class ClassicalBackend:
 
     def _refine(self, stage: str, round_: int, scene: Scene, renderer: Renderer, target: Path) -> tuple[Scene, str]:
         """Spend this round's renders on the parameters the stage owns (rounds count from 1, as in the graph)."""
-        analysis = analyse_target(str(target))
+        analysis = fitting_analysis(target)
         if stage == "scaffold":
             if round_ == 1:
                 return scene, "ground, camera, world and grey boxes from the photo analysis"

@@ -24,6 +24,8 @@ from seig.models.classical.scene import Camera, Ground, Scene, SceneObject
 # Added to a class's silhouette loss. A box, with the most free parameters, outlines almost anything
 # fairly well, so it pays the most; fitted on generator seeds below 1000 (held-out class accuracy 0.50 -> 0.62).
 SHAPE_PRIOR = {"sphere": 0.0, "cube": 0.05, "cylinder": 0.03, "cone": 0.02, "torus": 0.04, "table": 0.02, "snowman": -0.03}
+TABLE_STANCE = 0.3  # a box flatter than this (half height over longer half extent) may be a table top (a low coffee table: 0.37)
+TABLE_LIFTS = (0.6, 0.9, 1.2)  # heights such a box is lifted to, in the table's longer half extent
 COVER_WEIGHT = 16.0  # the floor's loss for leaving all seen floor uncovered: a far edge missed by 4 px or more
 
 
@@ -163,10 +165,28 @@ def ring_starts(fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObjec
     return [lying, *standing]
 
 
-def table_starts(fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObject]:
-    """A table start from the fitted box: a table's outline is a box's, less the floor seen between its legs."""
+def table_starts(view: View, fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObject]:
+    """Table starts from the fitted box: its outline less the floor seen between the legs, or its top lifted onto legs.
+
+    A box too flat to be a table is a table top lying on the floor. A top at
+    height h outlines exactly like a floor-level slab scaled about the camera by
+    H / (H - h), so the slab is slid along the sight lines up to a few table
+    heights, and the legs then tell which fits.
+    """
     box = fitted["cube"][0]
-    return [replace(box, shape="table", rotation=(box.rotation + turn) % 180) for turn in (0.0, 90.0)]
+    starts = [replace(box, shape="table", rotation=(box.rotation + turn) % 180) for turn in (0.0, 90.0)]
+    half = max(box.sx, box.sy)
+    if box.sz >= TABLE_STANCE * half:
+        return starts
+    eye_x, eye_y, eye_height = view.position
+    top = 2 * box.sz
+    for lift in TABLE_LIFTS:
+        height = lift * half * eye_height / (eye_height - top + lift * half)  # the top's height, where it measures ``lift`` half extents
+        if height >= 0.9 * eye_height:
+            continue
+        k = (eye_height - height) / (eye_height - top)
+        starts.append(replace(box, shape="table", x=eye_x + (box.x - eye_x) * k, y=eye_y + (box.y - eye_y) * k, sx=box.sx * k, sy=box.sy * k, sz=height / 2))
+    return starts
 
 
 def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120, rings: bool = False) -> dict[str, tuple[SceneObject, float]]:
@@ -181,7 +201,7 @@ def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, eval
                 by_shape[start.shape] = (fitted, loss)
 
     consider(candidates(view, region, name))
-    consider(table_starts(by_shape))
+    consider(table_starts(view, by_shape))
     if rings or region.has_hole:
         consider(ring_starts(by_shape))
     return by_shape

@@ -42,6 +42,7 @@ def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations:
         start = replace(start, rotation=obj.rotation, standing=obj.standing, color=obj.color, roughness=obj.roughness, metallic=obj.metallic)
         if obj.shape == "torus":
             start.sz = start.sx * obj.sz / max(obj.sx, 1e-3)
+        start = min((start, obj), key=lambda o: target.loss(view, o))  # a table's footprint guess floats its top: the last fit may be closer
         fitted, loss = refine_object(view, target, start, evaluations)
         objects.append(fitted)
         total += loss * target.area

@@ -1,0 +1,113 @@
+"""Silhouette fitting on drawn scenes: merged regions split in two, table tops lifted onto their legs and kept there.
+
+The images are drawn with the backend's own silhouettes under the camera the
+analysis first assumes when no horizon shows (so a fit can be exact), each
+object a flat colour of one hue: what hue cannot tell apart, shape must.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from seig.models.classical.analysis import analyse_image
+from seig.models.classical.camera import GROUND, View, fill_convex, label_map
+from seig.models.classical.estimate import fit_geometry
+from seig.models.classical.fit import initial_camera
+from seig.models.classical.scene import Camera, Ground, Scene, SceneObject
+from seig.models.classical.search import refit_objects
+from seig.models.classical.split import split_merged
+
+SIDE = 160
+CAMERA = Camera(pitch=35.0)  # what ``initial_camera`` assumes when the floor fills the view
+FLOOR = np.array([0.42, 0.45, 0.4])
+
+
+def _placed(view: View, u: float, v: float, **params) -> SceneObject:
+    x, y = view.ground_point(u, v)
+    return SceneObject(name="drawn", x=x, y=y, **params)
+
+
+def _draw(objects: list[SceneObject], colours: list[tuple[float, float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """An image of flat-coloured objects on a floor filling the frame, and the label map it was drawn from."""
+    labels = label_map(View(CAMERA, SIDE, SIDE), Ground(), objects)
+    assert (labels == GROUND).mean() > 0.5  # no sky: the case needs the camera the analysis assumes
+    image = np.ones((SIDE, SIDE, 3)) * FLOOR * np.linspace(0.75, 1.0, SIDE)[:, None, None]
+    for k, colour in enumerate(colours):
+        image[labels == 2 + k] = colour
+    return image, labels
+
+
+def _stance(table: SceneObject) -> float:
+    """A table's half height over its longer half extent."""
+    return table.sz / max(table.sx, table.sy)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def test_two_boxes_of_one_hue_read_as_one_region_are_split_in_two():
+    view = View(CAMERA, SIDE, SIDE)
+    back = _placed(view, 60, 80, shape="cube", sx=0.35, sy=0.35, sz=0.35, rotation=20.0)
+    front = _placed(view, 100, 115, shape="cube", sx=0.4, sy=0.4, sz=0.4, rotation=35.0)
+    lilac = np.array([0.72, 0.62, 0.85])
+    image, labels = _draw([back, front], [tuple(lilac), tuple(0.75 * lilac)])
+    analysis = analyse_image(image)
+    assert len(analysis.regions) == 1  # the case: one hue, so segmentation cannot part them
+
+    split = split_merged(analysis)
+
+    assert len(split.regions) == 2
+    for drawn in (labels == 2, labels == 3):
+        assert max(_iou(region.mask, drawn) for region in split.regions) > 0.85
+    assert set(np.unique(split.labels[split.labels >= 2])) == {2, 3}
+
+
+def test_a_box_whose_faces_differ_in_brightness_stays_one_region():
+    view = View(CAMERA, SIDE, SIDE)
+    box = _placed(view, 80, 110, shape="cube", sx=0.45, sy=0.45, sz=0.45, rotation=30.0)
+    image, labels = _draw([box], [(0.5, 0.3, 0.25)])
+    turn = np.radians(box.rotation)
+    corners = np.array([[sx * box.sx, sy * box.sy] for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]) @ np.array(
+        [[np.cos(turn), np.sin(turn)], [-np.sin(turn), np.cos(turn)]]
+    )
+    uv, _ = view.project(np.c_[corners + (box.x, box.y), np.full(4, 2 * box.sz)])
+    rows, cols = fill_convex(uv, labels.shape)
+    image[rows, cols] = (0.8, 0.48, 0.4)  # the top face, lit brighter than the sides
+    analysis = analyse_image(image)
+    assert len(analysis.regions) == 1
+
+    assert split_merged(analysis) is analysis
+
+
+def test_a_table_top_is_lifted_onto_its_legs_not_laid_flat_on_the_floor():
+    """The top alone outlines like a slab on the floor; only the legs say how high it stands."""
+    view = View(CAMERA, SIDE, SIDE)
+    table = _placed(view, 80, 115, shape="table", sx=0.6, sy=0.35, sz=0.35, rotation=25.0)
+    image, _ = _draw([table], [(0.45, 0.75, 0.45)])
+    analysis = analyse_image(image)
+    assert len(analysis.regions) == 1
+    assert initial_camera(analysis) == CAMERA
+
+    scene, _ = fit_geometry(analysis, Scene(camera=CAMERA))
+
+    fitted = scene.objects[0]
+    assert fitted.shape == "table"
+    assert abs(fitted.sz / table.sz - 1) < 0.2, fitted
+
+
+def test_a_table_refitted_under_another_camera_starts_from_its_fit_and_keeps_its_proportions():
+    """The camera search refits every object under nearby cameras; a table's footprint guess floats its top."""
+    view = View(CAMERA, SIDE, SIDE)
+    table = _placed(view, 90, 120, shape="table", sx=0.5, sy=0.3, sz=0.4, rotation=80.0)
+    image, _ = _draw([table], [(0.45, 0.75, 0.45)])
+    analysis = analyse_image(image)
+    scene, _ = fit_geometry(analysis, Scene(camera=CAMERA))
+    assert scene.objects[0].shape == "table"
+
+    refitted, _ = refit_objects(analysis, scene, replace(CAMERA, lens=38.0, pitch=33.0))
+
+    lifted = refitted.objects[0]
+    assert abs(_stance(lifted) / _stance(table) - 1) < 0.3, lifted
