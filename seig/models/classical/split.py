@@ -24,7 +24,7 @@ from skimage.color import rgb2lab
 from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import convex_hull_image
 
-from seig.models.classical.analysis import MAX_REGIONS, Analysis, analyse_target, edge_strength, make_region, min_region_area
+from seig.models.classical.analysis import IGNORE, MAX_REGIONS, Analysis, analyse_target, edge_strength, make_region, min_region_area
 from seig.models.classical.camera import View
 from seig.models.classical.fit import RegionTarget, fit_region, initial_camera
 from seig.tools.images import to_linear
@@ -90,9 +90,10 @@ def concavity(part: np.ndarray) -> int:
 
 
 def _with_regions(analysis: Analysis, masks: list[np.ndarray]) -> Analysis:
-    """The analysis with these object regions (covering the old ones' pixels), labels renumbered to match."""
+    """The analysis with these object regions, labels renumbered to match (pixels of regions left out become unsure)."""
     lum = to_linear(analysis.image).mean(axis=-1)
     labels = analysis.labels.copy()
+    labels[labels >= 2] = IGNORE
     regions = [make_region(m, analysis.image, lum) for m in masks]
     for k, region in enumerate(regions):
         labels[region.mask] = 2 + k
