@@ -72,6 +72,12 @@ def save_target(src: Path | str, dest: Path) -> Path:
     return dest
 
 
+def file_version(path: Path | str) -> tuple[str, int, int]:
+    """The path with its modification time and size: a cache key that changes when the file does."""
+    stat = Path(path).stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
 def render_size(target: Path | str, long_side: int) -> tuple[int, int]:
     """Render dimensions with the target's aspect ratio and the given long side."""
     with Image.open(target) as img:

@@ -28,7 +28,7 @@ from skimage.morphology import remove_small_holes
 
 from seig.models.classical.camera import GROUND, SKY
 from seig.models.classical.snowmen import group_snowmen
-from seig.tools.images import read_rgb, render_size, to_linear
+from seig.tools.images import file_version, read_rgb, render_size, to_linear
 
 IGNORE = -1
 ANALYSIS_SIDE = 256
@@ -520,8 +520,7 @@ def make_region(mask: np.ndarray, image: np.ndarray, lum: np.ndarray) -> Region:
 
 def analyse_target(target: str, side: int = ANALYSIS_SIDE) -> Analysis:
     """The analysis of a target photo at ``side`` pixels on its long side (cached per process and file version)."""
-    stat = Path(target).stat()
-    return _analyse_file(str(target), stat.st_mtime_ns, stat.st_size, side)
+    return _analyse_file(*file_version(target), side)
 
 
 @lru_cache(maxsize=4)

@@ -20,7 +20,7 @@ from seig.models.classical.analysis import Analysis, analyse_target
 from seig.models.classical.camera import GROUND, SKY, View, label_map
 from seig.models.classical.program import write_program
 from seig.models.classical.scene import Scene
-from seig.tools.images import read_rgb, to_linear
+from seig.tools.images import file_version, read_rgb, to_linear
 from seig.tools.metrics import psnr
 
 
@@ -91,7 +91,7 @@ _goal_cache: dict[tuple, np.ndarray] = {}
 
 def _goal(target: str, width: int, height: int) -> np.ndarray:
     """The target resized to a render's size, cached while the file is unchanged."""
-    key = (target, Path(target).stat().st_mtime_ns, width, height)
+    key = (*file_version(target), width, height)
     if key not in _goal_cache:
         _goal_cache.clear()
         _goal_cache[key] = read_rgb(target, (width, height))

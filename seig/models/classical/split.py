@@ -27,7 +27,7 @@ from skimage.morphology import convex_hull_image
 from seig.models.classical.analysis import IGNORE, MAX_REGIONS, Analysis, analyse_target, edge_strength, make_region, min_region_area
 from seig.models.classical.camera import View
 from seig.models.classical.fit import RegionTarget, fit_region, initial_camera
-from seig.tools.images import to_linear
+from seig.tools.images import file_version, to_linear
 
 POOR_FIT = 0.15  # a region whose best primitive gets this share of its area wrong may be two objects
 PAIR_FIT = 0.1  # the pair must get at most this share wrong
@@ -41,12 +41,12 @@ EVALUATIONS = 60  # Nelder-Mead evaluations per start, for the single fit and th
 
 def faces(mask: np.ndarray, sharp: np.ndarray, min_area: int) -> list[np.ndarray]:
     """The region's pieces between sharp edges, largest first; empty when they are too many or cover too little."""
-    pieces, n = ndimage.label(mask & ~sharp)
-    found = [pieces == i for i in range(1, n + 1)]
-    found = sorted((f for f in found if f.sum() >= min_area), key=lambda f: -f.sum())
-    if len(found) < 2 or len(found) > MAX_FACES or sum(f.sum() for f in found) < FACES_COVER * mask.sum():
+    pieces, _ = ndimage.label(mask & ~sharp)
+    sizes = np.bincount(pieces.ravel())
+    large = [i for i in np.argsort(-sizes[1:], kind="stable") + 1 if sizes[i] >= min_area]
+    if len(large) < 2 or len(large) > MAX_FACES or sizes[large].sum() < FACES_COVER * mask.sum():
         return []
-    return found
+    return [pieces == i for i in large]
 
 
 def bipartitions(mask: np.ndarray, parts: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -149,9 +149,12 @@ def split_merged(analysis: Analysis) -> Analysis:
 
 
 def fitting_analysis(target: str | Path) -> Analysis:
-    """The photo's analysis with merged regions split: what the shapes are fitted to (cached per file version)."""
-    stat = Path(target).stat()
-    return _split_file(str(target), stat.st_mtime_ns, stat.st_size)
+    """The photo's analysis with merged regions split: what the shapes are fitted to (cached per file version).
+
+    The verdict and the colour matching read the unsplit analysis at the render's
+    size; they match regions to objects by overlap, so a merged region serves them.
+    """
+    return _split_file(*file_version(target))
 
 
 @lru_cache(maxsize=4)
