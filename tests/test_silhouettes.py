@@ -14,13 +14,13 @@ import numpy as np
 from seig.models.classical.analysis import analyse_image
 from seig.models.classical.camera import SKY, View, fill_convex, label_map
 from seig.models.classical.estimate import fit_geometry
-from seig.models.classical.fit import initial_camera
+from seig.models.classical.fit import UNSEEN_HORIZON_PITCH, initial_camera
 from seig.models.classical.scene import Camera, Ground, Scene, SceneObject
 from seig.models.classical.search import refit_objects
 from seig.models.classical.split import split_merged
 
 SIDE = 160
-CAMERA = Camera(pitch=35.0)  # what ``initial_camera`` assumes when the floor fills the view
+CAMERA = Camera(pitch=UNSEEN_HORIZON_PITCH)  # what ``initial_camera`` assumes when the floor fills the view
 FLOOR = np.array([0.42, 0.45, 0.4])
 
 
@@ -107,7 +107,7 @@ def test_a_table_refitted_under_another_camera_starts_from_its_fit_and_keeps_its
     scene, _ = fit_geometry(analysis, Scene(camera=CAMERA))
     assert scene.objects[0].shape == "table"
 
-    refitted, _ = refit_objects(analysis, scene, replace(CAMERA, lens=38.0, pitch=33.0))
+    refitted, _ = refit_objects(analysis, scene, replace(CAMERA, lens=38.0, pitch=CAMERA.pitch - 2.0))
 
     lifted = refitted.objects[0]
     assert abs(_stance(lifted) / _stance(table) - 1) < 0.3, lifted

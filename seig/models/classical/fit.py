@@ -27,6 +27,9 @@ SHAPE_PRIOR = {"sphere": 0.0, "cube": 0.05, "cylinder": 0.03, "cone": 0.02, "tor
 TABLE_STANCE = 0.3  # a box flatter than this (half height over longer half extent) may be a table top (a low coffee table: 0.37)
 TABLE_LIFTS = (0.6, 0.9, 1.2)  # heights such a box is lifted to, in the table's longer half extent
 COVER_WEIGHT = 16.0  # the floor's loss for leaving all seen floor uncovered: a far edge missed by 4 px or more
+# Pitch assumed when the floor fills the view: the horizon is above the frame, so the camera looks steeply down.
+# The mean pitch of such views among the tuning seeds (12 below 32, and 100-139: 37 views, 22-54 degrees); mean error 7.1 degrees, 9.5 at 35.
+UNSEEN_HORIZON_PITCH = 42.0
 
 
 @dataclass
@@ -288,10 +291,10 @@ def fit_ground(view: View, analysis: Analysis, scene: Scene) -> tuple[Ground, fl
 
 
 def initial_camera(analysis: Analysis, lens: float = 50.0) -> Camera:
-    """Pitch from where the floor ends: the horizon is at or above the floor's far edge."""
+    """Pitch from where the floor ends (the horizon is at or above the floor's far edge), or a steep one when no edge is seen."""
     camera = Camera(lens=lens)
     if analysis.horizon_v is None:
-        return replace(camera, pitch=35.0)
+        return replace(camera, pitch=UNSEEN_HORIZON_PITCH)
     view = View(camera, analysis.width, analysis.height)
     lowest = math.degrees(math.atan((analysis.height / 2 - analysis.horizon_v) / view.focal_px))
     return replace(camera, pitch=float(np.clip(lowest + 6.0, 5.0, 80.0)))
