@@ -9,14 +9,15 @@ import streamlit as st
 from PIL import Image
 
 from seig import runs
+from seig.tools.images import file_version
 from seig.ui import jobs, session
 
 THUMB_SIDE = 96
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def thumbnail(path: str, modified: float) -> bytes:
-    """A small PNG so a long run list does not ship full photos to the browser (``modified`` keys the cache)."""
+def thumbnail(path: str, modified_ns: int, size_bytes: int) -> bytes:
+    """A small PNG so a long run list does not ship full photos to the browser (the file's version keys the cache)."""
     with Image.open(path) as img:
         img = img.convert("RGB")
         img.thumbnail((THUMB_SIDE, THUMB_SIDE))
@@ -45,7 +46,7 @@ def show_sidebar() -> None:
             picture, text = st.columns([1, 2])
             target = Path(info.run_dir) / "target.png"
             if target.exists():
-                picture.image(thumbnail(str(target), target.stat().st_mtime))
+                picture.image(thumbnail(*file_version(target)))
             marker = "▶ " if info.thread_id == current else ""
             text.markdown(f"{marker}**{Path(info.image).name}**")
             text.caption(f"{info.model} · {info.stage} ({info.stage_index + 1}/{info.stages}) · {status_of(info)}")

@@ -9,6 +9,7 @@ keeps the move only if the error around it went down.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -86,16 +87,14 @@ class Renderer:
         return analyse_target(str(self.target), max(shape[0], shape[1]))
 
 
-_goal_cache: dict[tuple, np.ndarray] = {}
-
-
 def _goal(target: str, width: int, height: int) -> np.ndarray:
     """The target resized to a render's size, cached while the file is unchanged."""
-    key = (*file_version(target), width, height)
-    if key not in _goal_cache:
-        _goal_cache.clear()
-        _goal_cache[key] = read_rgb(target, (width, height))
-    return _goal_cache[key]
+    return _resized_file(*file_version(target), width, height)
+
+
+@lru_cache(maxsize=1)
+def _resized_file(target: str, mtime_ns: int, size_bytes: int, width: int, height: int) -> np.ndarray:
+    return read_rgb(target, (width, height))
 
 
 def model_labels(scene: Scene, shape: tuple[int, ...]) -> np.ndarray:
