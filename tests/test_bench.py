@@ -133,12 +133,18 @@ def test_a_perfect_reconstruction_scores_perfectly_and_a_wrong_one_does_not(tmp_
     assert perfect.objects_found == perfect.objects_true == 4 and perfect.count_error == 0
     assert perfect.position_error < 1e-6 and perfect.size_error < 1e-6 and perfect.color_error < 1e-6
     assert perfect.camera_height_error < 1e-6 and perfect.camera_tilt_error < 1e-3 and perfect.camera_lens_error == 0
+    assert perfect.light_direction_error < 0.05
 
     wrong = copy.deepcopy(case.truth)
     dropped = wrong["objects"].pop()
     wrong["objects"][0]["location"][0] += 0.6
     wrong["objects"][0]["base_color"] = [1.0 - v for v in wrong["objects"][0]["base_color"]]
     wrong["camera"]["lens"] *= 1.15
+    key = wrong["lights"][0]
+    key["rotation"][2] += math.pi / 2  # a quarter turn about the vertical: a sun or a lamp now lights from the side
+    centre = np.mean([o["center"] for o in case.truth["objects"]], axis=0)
+    x, y = key["location"][0] - centre[0], key["location"][1] - centre[1]
+    key["location"][:2] = [centre[0] - y, centre[1] + x]
     worse = score_program(case, write_program(wrong), tmp_path / "wrong")
     assert worse.error is None
     assert worse.psnr < perfect.psnr - 5 and worse.ssim < perfect.ssim
@@ -147,10 +153,12 @@ def test_a_perfect_reconstruction_scores_perfectly_and_a_wrong_one_does_not(tmp_
     assert dropped["name"] not in {m["truth"] for m in worse.matches}
     assert worse.position_error > 0.1 and worse.color_error > 0.1
     assert worse.camera_lens_error == pytest.approx(case.truth["camera"]["lens"] * 0.15, abs=0.01)
+    assert worse.light_direction_error > 20
 
     moved = score_program(case, write_program(_turned_and_shifted(case.truth, 0.7, (1.5, -2.0))), tmp_path / "moved")
     assert moved.psnr > 35 and moved.iou > 0.97, "the same scene about another origin looks the same"
     assert moved.position_error < 0.01 and moved.camera_height_error < 0.01 and moved.camera_tilt_error < 0.1
+    assert moved.light_direction_error < 0.5
 
     broken = score_program(case, "import bpy\nraise ValueError('no scene')\n", tmp_path / "broken")
     assert broken.psnr is None and "no scene" in broken.error

@@ -46,7 +46,7 @@ SUITE_RUNS: dict[str, dict] = {
 COLUMNS = (
     "scene", "seed", "mode", "objects_true", "objects_found", "psnr", "ssim", "lpips", "iou", "position_error",
     "size_error", "color_error", "camera_height_error", "camera_tilt_error", "camera_lens_error",
-    "renders", "rounds", "seconds", "stage_seconds", "error",
+    "light_direction_error", "renders", "rounds", "seconds", "stage_seconds", "error",
 )
 
 
@@ -261,7 +261,8 @@ def summarize(rows: list[dict]) -> dict:
         **{
             key: mean(key)
             for key in ("psnr", "ssim", "lpips", "iou", "position_error", "size_error", "color_error",
-                        "camera_height_error", "camera_tilt_error", "camera_lens_error", "renders", "seconds")
+                        "camera_height_error", "camera_tilt_error", "camera_lens_error", "light_direction_error",
+                        "renders", "seconds")
         },
     }
 
@@ -285,13 +286,13 @@ def markdown_report(result: BenchResult, options: BenchOptions) -> str:
         _table(
             ["mode", "scenes", "failed", "PSNR", "SSIM", "LPIPS", "IoU", "exact count", "position err (m)",
              "size err (rel)", "colour err", "camera height err (m)", "camera tilt err (°)", "lens err (mm)",
-             "renders", "s / scene"],
+             "key light err (°)", "renders", "s / scene"],
             [
                 [mode, str(s["scenes"]), str(s["failed"]), _fmt(s["psnr"]), _fmt(s["ssim"], 3), _fmt(s["lpips"], 3),
                  _fmt(s["iou"], 3), _fmt(s["count_exact"] and s["count_exact"] * 100, 0) + " %",
                  _fmt(s["position_error"]), _fmt(s["size_error"]), _fmt(s["color_error"]),
                  _fmt(s["camera_height_error"]), _fmt(s["camera_tilt_error"], 1), _fmt(s["camera_lens_error"], 1),
-                 _fmt(s["renders"], 1),
+                 _fmt(s["light_direction_error"], 1), _fmt(s["renders"], 1),
                  _fmt(s["seconds"], 1)]
                 for mode, s in sums.items()
             ],

@@ -7,12 +7,14 @@ are, where they stand, how big and what colour they are (after optimal
 matching), and how the camera sits. One photo cannot tell where the world's
 origin is or which way is north, so positions are compared in each scene's own
 camera frame, and the camera by its height, its tilt and roll against the
-ground, and its lens. The reconstruction is re-rendered with the target's exact
+ground, and its lens; the key light by the direction it comes from, in the
+same frames. The reconstruction is re-rendered with the target's exact
 render settings, so a perfect program scores PSNR 60 and IoU 1.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +48,7 @@ class SceneScore:
     camera_height_error: float | None = None
     camera_tilt_error: float | None = None
     camera_lens_error: float | None = None
+    light_direction_error: float | None = None
     matches: list[dict] = field(default_factory=list)
     render_path: str | None = None
     error: str | None = None
@@ -174,6 +177,45 @@ def _camera_errors(true_cam: dict, camera: dict, frames: tuple[CameraFrame, Came
     return height, float(np.degrees(np.arccos(cosine))), lens
 
 
+def _towards_light(light: dict, centre: np.ndarray) -> np.ndarray | None:
+    """Unit vector from the objects' centre towards a light: a sun by its rotation, a lamp by where it stands."""
+    if light["kind"] == "SUN":
+        towards = Rotation.from_euler("xyz", light["rotation"]).apply([0.0, 0.0, 1.0])  # a sun shines along its -Z
+    else:
+        towards = np.subtract(light["location"], centre)
+    length = float(np.linalg.norm(towards))
+    return towards / length if length > 1e-9 else None
+
+
+def _reaching(light: dict, centre: np.ndarray) -> float:
+    """Roughly the light a lamp or sun sends to the objects' centre: what tells the key light from a fill."""
+    if light["kind"] == "SUN":
+        return light["energy"]
+    spread = math.pi if light["kind"] == "AREA" else 4 * math.pi
+    return light["energy"] / (spread * max(float(np.sum(np.subtract(light["location"], centre) ** 2)), 1e-6))
+
+
+def key_light_direction(lights: list[dict], centre: np.ndarray) -> np.ndarray | None:
+    """Where the strongest light (``kind``, ``energy``, ``location``, ``rotation``) comes from, seen from the objects."""
+    if not lights:
+        return None
+    return _towards_light(max(lights, key=lambda light: _reaching(light, centre)), centre)
+
+
+def _light_error(truth: dict, summary: dict, found: list[dict], frames: tuple[CameraFrame, CameraFrame]) -> float | None:
+    """Degrees between where the true and the found key light come from, each in its own camera's frame."""
+    if not truth["objects"] or not found:
+        return None
+    true_lights = [{"kind": light["type"], **light} for light in truth["lights"]]
+    lights = [{"kind": o["light"], **o} for o in summary.get("objects", []) if o["type"] == "LIGHT" and "energy" in o]
+    true_dir = key_light_direction(true_lights, np.mean([o["center"] for o in truth["objects"]], axis=0))
+    found_dir = key_light_direction(lights, np.mean([o.get("center", o["location"]) for o in found], axis=0))
+    if true_dir is None or found_dir is None:
+        return None
+    cosine = float(np.clip(np.dot(frames[0].rotation.inv().apply(true_dir), frames[1].rotation.inv().apply(found_dir)), -1.0, 1.0))
+    return float(np.degrees(np.arccos(cosine)))
+
+
 def score_program(
     case: SceneCase,
     program: str,
@@ -211,6 +253,7 @@ def score_program(
     if camera is not None and "rotation" in camera:
         frames = (CameraFrame(true_cam["location"], true_cam["rotation"]), CameraFrame(camera["location"], camera["rotation"]))
         score.camera_height_error, score.camera_tilt_error, score.camera_lens_error = _camera_errors(true_cam, camera, frames)
+        score.light_direction_error = _light_error(case.truth, result.scene, found, frames)
     score.matches = match_objects(truth_objects, found, result.scene.get("materials", {}), frames)
     score.position_error = _mean(m["position_error"] for m in score.matches)
     score.size_error = _mean(m["size_error"] for m in score.matches)
