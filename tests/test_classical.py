@@ -320,6 +320,27 @@ def test_fill_light_is_written_and_runs(executor):
     assert {"Sun", "Fill"} <= {o["name"] for o in run.scene["objects"]}
 
 
+def test_a_pinned_lamp_stays_put_when_objects_move_or_are_added(executor):
+    """A placement move or a new object must not drag the lamps along: searches would confuse the two."""
+    scene = Scene(light=Light(kind="POINT", azimuth=30.0, elevation=50.0, distance=4.0, strength=200.0))
+    scene.objects = [SceneObject("box", "cube", x=-1.0), SceneObject("ball", "sphere", x=1.0, y=0.5)]
+    scene.pin_centre()
+
+    def lamp_location(s: Scene) -> list[float]:
+        run = executor.run(write_program(s))
+        assert run.ok, run.error
+        return next(o["location"] for o in run.scene["objects"] if o["type"] == "LIGHT")
+
+    before = lamp_location(scene)
+    changed = Scene.from_dict(scene.to_dict())
+    changed.objects[0].x += 0.8
+    changed.objects.append(SceneObject("cone", "cone", x=2.5, y=2.0))
+    assert lamp_location(changed) == pytest.approx(before, abs=1e-3)
+    changed.pin_centre()  # re-pinned (as after the camera search refits every object), the lamp follows
+    shift = (-0.2 + 1.0 + 2.5) / 3 - (-1.0 + 1.0) / 2  # the objects' mean, after and before
+    assert lamp_location(changed)[0] == pytest.approx(before[0] + shift, abs=1e-2)
+
+
 def test_monolithic_ablation_does_not_stop_before_staged_would(target):
     """Staged stages may stop on a small gain from round 2; one monolithic stage only after as many rounds as all stages' minimum."""
     same = Scores(psnr=25.0, ssim=0.9)

@@ -60,6 +60,7 @@ class ClassicalBackend:
         analysis = fitting_analysis(target)
         scene = Scene(camera=initial_camera(analysis))
         scene, reports = fit_geometry(analysis, scene, self.fit_evaluations)
+        scene.pin_centre()
         scene.light = estimate_light(analysis, scene)
         scene.light = estimate_lamp(analysis, scene) or scene.light
         scene = estimate_colours(analysis, scene)

@@ -97,6 +97,9 @@ class Scene:
     fill: Light | None = None  # a second, weaker lamp lifting the key light's shadow side
     world: list[float] = field(default_factory=lambda: [0.05, 0.05, 0.05])
     objects: list[SceneObject] = field(default_factory=list)
+    # Where the lamps are placed from. Pinned once the objects are placed: if it
+    # followed their mean, moving or adding one object would move every lamp.
+    anchor: list[float] | None = None
 
     def to_dict(self) -> dict:
         return _rounded(asdict(self))
@@ -110,18 +113,27 @@ class Scene:
             fill=Light(**data["fill"]) if data.get("fill") else None,
             world=list(data.get("world", [0.05, 0.05, 0.05])),
             objects=[SceneObject(**o) for o in data.get("objects", [])],
+            anchor=data.get("anchor"),
         )
 
     def copy(self) -> "Scene":
         return Scene.from_dict(self.to_dict())
 
     def centre(self) -> tuple[float, float]:
+        """The lamps' anchor: the pinned point, else the objects' mean."""
+        if self.anchor is not None:
+            return self.anchor[0], self.anchor[1]
         if not self.objects:
             return 0.0, 0.0
         return (
             sum(o.x for o in self.objects) / len(self.objects),
             sum(o.y for o in self.objects) / len(self.objects),
         )
+
+    def pin_centre(self) -> None:
+        """Pin the lamps' anchor at the objects' mean as they stand now."""
+        self.anchor = None
+        self.anchor = list(self.centre())
 
 
 def _rounded(value):

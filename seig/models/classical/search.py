@@ -47,6 +47,7 @@ def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations:
         objects.append(fitted)
         total += loss * target.area
     refitted = replace(scene.copy(), camera=camera, objects=objects)
+    refitted.pin_centre()  # the objects moved with the camera: the lamps go with them
     refitted.ground, ground_loss = fit_ground(view, analysis, refitted)
     return refitted, total + ground_loss * max(analysis.edge_columns.size, 1)
 
