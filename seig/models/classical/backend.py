@@ -62,7 +62,6 @@ class ClassicalBackend:
         scene, reports = fit_geometry(analysis, scene, self.fit_evaluations)
         scene.pin_centre()
         scene.light = estimate_light(analysis, scene)
-        scene.light = estimate_lamp(analysis, scene) or scene.light
         scene = estimate_colours(analysis, scene)
         return scene, reports, analysis
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import colorsys
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -24,6 +25,8 @@ from seig.tools.images import to_linear
 FLOOR_ALBEDO = 0.3  # assumed when no sky shows the world's light: floors are mid-grey more often than white
 WORLD_SHARE = 0.4  # the world's assumed share of the lit floor's light when no shadow shows it either
 DIRECT_RANGE = (0.3, 30.0)  # W/m2 the key gives the floor: a faint lamp to a bright sun
+SHADOWS_TRUSTED = 0.75  # shadow-fit loss (share of the seen shadow missed) below which the shadows' side of the light is believed
+LAMP_SIDE_GAP = 50.0  # degrees of azimuth between a lamp and those shadows that make the lamp a highlight, not a light
 
 
 def colour_name(srgb) -> str:
@@ -62,16 +65,24 @@ def fit_geometry(analysis: Analysis, scene: Scene, evaluations: int = 120) -> tu
 
 
 def estimate_light(analysis: Analysis, scene: Scene) -> Light:
-    """Sun direction from the shadows the fitted shapes would cast.
+    """The key light: a lamp over the floor's brightest spot, else a sun aimed by the shadows the fitted shapes would cast.
 
-    Its strength is left to ``estimate_colours``, which reads the key's share
-    of the lit floor's light once the floor's albedo is known.
+    A lamp's shadows point away from it as a sun's do, so a bright spot on
+    another side of the objects than shadows that fit well put the light (a
+    glossy floor's highlight under a sun) is not taken for a lamp. The
+    strength is left to ``estimate_colours``, which reads the key's share of
+    the lit floor's light once the floor's albedo is known.
     """
-    light = Light()
+    sun = Light()
     fitted = fit_sun_direction(analysis, scene)
     if fitted is not None:
-        light.azimuth, light.elevation = fitted[0], float(np.clip(fitted[1], 15, 80))
-    return light
+        sun.azimuth, sun.elevation = fitted[0], float(np.clip(fitted[1], 15, 80))
+    lamp = estimate_lamp(analysis, replace(scene, light=sun))
+    if lamp is None:
+        return sun
+    if fitted is not None and fitted[2] < SHADOWS_TRUSTED and abs((lamp.azimuth - fitted[0] + 180) % 360 - 180) > LAMP_SIDE_GAP:
+        return sun
+    return lamp
 
 
 def estimate_lamp(analysis: Analysis, scene: Scene) -> Light | None:
