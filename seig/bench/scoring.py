@@ -195,7 +195,7 @@ def _reaching(light: dict, centre: np.ndarray) -> float:
     return light["energy"] / (spread * max(float(np.sum(np.subtract(light["location"], centre) ** 2)), 1e-6))
 
 
-def key_light_direction(lights: list[dict], centre: np.ndarray) -> np.ndarray | None:
+def _key_light_direction(lights: list[dict], centre: np.ndarray) -> np.ndarray | None:
     """Where the strongest light (``kind``, ``energy``, ``location``, ``rotation``) comes from, seen from the objects."""
     if not lights:
         return None
@@ -208,8 +208,8 @@ def _light_error(truth: dict, summary: dict, found: list[dict], frames: tuple[Ca
         return None
     true_lights = [{"kind": light["type"], **light} for light in truth["lights"]]
     lights = [{"kind": o["light"], **o} for o in summary.get("objects", []) if o["type"] == "LIGHT" and "energy" in o]
-    true_dir = key_light_direction(true_lights, np.mean([o["center"] for o in truth["objects"]], axis=0))
-    found_dir = key_light_direction(lights, np.mean([o.get("center", o["location"]) for o in found], axis=0))
+    true_dir = _key_light_direction(true_lights, np.mean([o["center"] for o in truth["objects"]], axis=0))
+    found_dir = _key_light_direction(lights, np.mean([o.get("center", o["location"]) for o in found], axis=0))
     if true_dir is None or found_dir is None:
         return None
     cosine = float(np.clip(np.dot(frames[0].rotation.inv().apply(true_dir), frames[1].rotation.inv().apply(found_dir)), -1.0, 1.0))

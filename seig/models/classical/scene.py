@@ -123,17 +123,19 @@ class Scene:
         """The lamps' anchor: the pinned point, else the objects' mean."""
         if self.anchor is not None:
             return self.anchor[0], self.anchor[1]
+        return self._objects_mean()
+
+    def pin_centre(self) -> None:
+        """Pin the lamps' anchor at the objects' mean as they stand now."""
+        self.anchor = list(self._objects_mean())
+
+    def _objects_mean(self) -> tuple[float, float]:
         if not self.objects:
             return 0.0, 0.0
         return (
             sum(o.x for o in self.objects) / len(self.objects),
             sum(o.y for o in self.objects) / len(self.objects),
         )
-
-    def pin_centre(self) -> None:
-        """Pin the lamps' anchor at the objects' mean as they stand now."""
-        self.anchor = None
-        self.anchor = list(self.centre())
 
 
 def _rounded(value):
