@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from PIL import Image
 from scipy.spatial import ConvexHull
 
+from seig.bench.generator import generate_scene
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis
@@ -175,6 +177,20 @@ def test_sun_direction_is_recovered_from_shadows():
     azimuth, elevation, loss = fit_sun_direction(analysis, scene)
     assert abs((azimuth - 130.0 + 180) % 360 - 180) <= 10 and abs(elevation - 40.0) <= 7.5, (azimuth, elevation)
     assert loss < 0.2
+
+
+def test_a_glossy_floors_highlight_under_a_sun_is_not_taken_for_a_lamp(tmp_path):
+    """Generated scene 27: a sun on a glossy floor whose bright spot lies on another side than its sharp shadows say."""
+    case = generate_scene(27, tmp_path / "scene", resolution=96, samples=16)
+    sun = case.truth["lights"][0]
+    assert sun["type"] == "SUN"
+    rx, rz = sun["rotation"][0], sun["rotation"][2]
+    towards = math.degrees(math.atan2(-math.sin(rx) * math.cos(rz), math.sin(rx) * math.sin(rz)))
+    true_azimuth = towards - math.degrees(case.truth["camera"]["rotation"][2])  # the backend's camera looks along +Y
+    scene, _, analysis = ClassicalBackend().estimate(case.target_path)
+    assert estimate_lamp(analysis, scene) is not None, "the floor's falloff alone offers a lamp"
+    assert scene.light.kind == "SUN", "the shadows overrule it"
+    assert abs((scene.light.azimuth - true_azimuth + 180) % 360 - 180) < 15, (scene.light.azimuth, true_azimuth)
 
 
 def test_colours_are_matched_by_overlap_not_region_number():
