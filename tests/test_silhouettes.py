@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from seig.models.classical.analysis import analyse_image
 from seig.models.classical.camera import SKY, View, fill_convex, label_map
 from seig.models.classical.estimate import fit_geometry
 from seig.models.classical.fit import UNSEEN_HORIZON_PITCH, initial_camera
+from seig.models.classical.join import clusters, join_fragments
 from seig.models.classical.scene import Camera, Ground, Scene, SceneObject
 from seig.models.classical.search import refit_objects
 from seig.models.classical.split import split_merged
@@ -80,6 +82,53 @@ def test_a_box_whose_faces_differ_in_brightness_stays_one_region():
     assert len(analysis.regions) == 1
 
     assert split_merged(analysis) is analysis
+
+
+@pytest.mark.parametrize(("u", "v", "outer", "tube"), [(80, 90, 0.5, 0.1), (90, 110, 0.7, 0.12), (80, 80, 0.6, 0.08)])
+def test_a_lying_ring_is_fitted_as_a_ring_to_its_outline(u, v, outer, tube):
+    """A disc fitted to a ring is held back by the hole; a ring started only from that disc shrank into a corner."""
+    view = View(CAMERA, SIDE, SIDE)
+    ring = _placed(view, u, v, shape="torus", sx=outer, sy=outer, sz=tube)
+    image, labels = _draw([ring], [(0.9, 0.75, 0.2)])
+    analysis = analyse_image(image)
+    assert len(analysis.regions) == 1 and analysis.regions[0].has_hole
+
+    scene, _ = fit_geometry(analysis, Scene(camera=CAMERA))
+
+    assert scene.objects[0].shape == "torus"
+    assert _iou(label_map(view, Ground(), scene.objects) >= 2, labels >= 2) > 0.9
+
+
+def test_a_ring_parted_into_arcs_is_joined_again_and_fitted_as_one_ring():
+    """Stripes of floor across a ring (as its shaded stretches read) part it into arcs that each pass as an object."""
+    view = View(CAMERA, SIDE, SIDE)
+    ring = _placed(view, 80, 100, shape="torus", sx=0.6, sy=0.6, sz=0.12)
+    image, labels = _draw([ring], [(0.9, 0.75, 0.2)])
+    on_ring = labels >= 2
+    for cut in (np.s_[:, 60:63], np.s_[:, 100:103], np.s_[95:98, :]):
+        image[cut] = np.where(on_ring[cut][..., None], 0.9 * FLOOR, image[cut])
+    analysis = analyse_image(image)
+    assert len(analysis.regions) >= 4  # the case: the arcs come out as objects of their own
+
+    joined = join_fragments(analysis)
+
+    assert len(joined.regions) == 1
+    scene, _ = fit_geometry(joined, Scene(camera=CAMERA))
+    assert [obj.shape for obj in scene.objects] == ["torus"]
+    assert _iou(label_map(view, Ground(), scene.objects) >= 2, on_ring) > 0.9
+
+
+def test_objects_of_one_hue_side_by_side_are_not_joined():
+    """A box and a drum of one colour side by side are two objects: one primitive for both gets more wrong than two."""
+    view = View(CAMERA, SIDE, SIDE)
+    left = _placed(view, 55, 110, shape="cube", sx=0.3, sy=0.3, sz=0.3, rotation=10.0)
+    right = _placed(view, 95, 110, shape="cylinder", sx=0.3, sy=0.3, sz=0.4)
+    image, _ = _draw([left, right], [(0.3, 0.45, 0.8), (0.3, 0.45, 0.8)])
+    analysis = analyse_image(image)
+    assert len(analysis.regions) == 2
+    assert clusters([region.mask for region in analysis.regions]) == [[0, 1]]  # near enough to be weighed
+
+    assert join_fragments(analysis) is analysis
 
 
 def test_a_table_top_is_lifted_onto_its_legs_not_laid_flat_on_the_floor():

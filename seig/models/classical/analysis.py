@@ -14,7 +14,7 @@ outlines do: light falloff and soft shadows draw none.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -516,6 +516,17 @@ def make_region(mask: np.ndarray, image: np.ndarray, lum: np.ndarray) -> Region:
     spread = pixels.max(axis=1) - pixels.min(axis=1)
     highlight = float(((pixels.min(axis=1) > 0.85) & (spread < 0.12)).mean())
     return Region(mask=mask, color=np.median(pixels, axis=0), lit_color=np.median(pixels[bright], axis=0), highlight=highlight)
+
+
+def with_regions(analysis: Analysis, masks: list[np.ndarray]) -> Analysis:
+    """The analysis with these object regions, labels renumbered to match (pixels of regions left out become unsure)."""
+    lum = to_linear(analysis.image).mean(axis=-1)
+    labels = analysis.labels.copy()
+    labels[labels >= 2] = IGNORE
+    regions = [make_region(m, analysis.image, lum) for m in masks]
+    for k, region in enumerate(regions):
+        labels[region.mask] = 2 + k
+    return replace(analysis, labels=labels, regions=regions)
 
 
 def analyse_target(target: str, side: int = ANALYSIS_SIDE) -> Analysis:

@@ -24,6 +24,7 @@ from seig.models.classical.scene import Camera, Ground, Scene, SceneObject
 # Added to a class's silhouette loss. A box, with the most free parameters, outlines almost anything
 # fairly well, so it pays the most; fitted on generator seeds below 1000 (held-out class accuracy 0.50 -> 0.62).
 SHAPE_PRIOR = {"sphere": 0.0, "cube": 0.05, "cylinder": 0.03, "cone": 0.02, "torus": 0.04, "table": 0.02, "snowman": -0.03}
+RING_THIN = 0.18  # a thin ring's tube radius over its outer radius, for a second footprint start (generated rings: 0.12-0.39)
 TABLE_STANCE = 0.3  # a box flatter than this (half height over longer half extent) may be a table top (a low coffee table: 0.37)
 TABLE_LIFTS = (0.6, 0.9, 1.2)  # heights such a box is lifted to, in the table's longer half extent
 COVER_WEIGHT = 16.0  # the floor's loss for leaving all seen floor uncovered: a far edge missed by 4 px or more
@@ -158,14 +159,20 @@ def candidates(view: View, region: Region, name: str) -> list[SceneObject]:
     return out
 
 
-def ring_starts(fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObject]:
-    """Torus starts from fitted outlines: a lying ring looks like a flat disc, a standing one like a slab."""
+def ring_starts(view: View, region: Region, name: str, fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObject]:
+    """Torus starts from fitted outlines: a lying ring looks like a flat disc, a standing one like a slab.
+
+    A disc fitted to a ring's outline is held back by the hole, and a ring started from it can
+    shrink into a corner of the region; so lying rings also start from the region's footprint
+    (where its bottom meets the floor, as wide as it is), thick and thin.
+    """
     disc, slab = fitted["cylinder"][0], fitted["cube"][0]
-    lying = replace(disc, shape="torus", sz=0.25 * disc.sx, standing=False)
+    footprint = initial_object(view, region, name, "torus")
+    lying = [replace(disc, shape="torus", sz=0.25 * disc.sx, standing=False), footprint, replace(footprint, sz=RING_THIN * footprint.sx)]
     outer = max(slab.sx, slab.sy, slab.sz)
     turn = slab.rotation if slab.sx >= slab.sy else slab.rotation + 90.0
     standing = [replace(slab, shape="torus", sx=outer, sy=outer, sz=0.2 * outer, standing=True, rotation=(turn + d) % 180) for d in (0.0, 90.0)]
-    return [lying, *standing]
+    return [*lying, *standing]
 
 
 def table_starts(view: View, fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObject]:
@@ -206,7 +213,7 @@ def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, eval
     consider(candidates(view, region, name))
     consider(table_starts(view, by_shape))
     if rings or region.has_hole:
-        consider(ring_starts(by_shape))
+        consider(ring_starts(view, region, name, by_shape))
     return by_shape
 
 

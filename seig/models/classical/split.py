@@ -13,7 +13,6 @@ is left alone.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
@@ -24,10 +23,11 @@ from skimage.color import rgb2lab
 from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import convex_hull_image
 
-from seig.models.classical.analysis import IGNORE, MAX_REGIONS, Analysis, analyse_target, edge_strength, make_region, min_region_area
+from seig.models.classical.analysis import MAX_REGIONS, Analysis, analyse_target, edge_strength, min_region_area, with_regions
 from seig.models.classical.camera import View
 from seig.models.classical.fit import RegionTarget, fit_region, initial_camera
-from seig.tools.images import file_version, to_linear
+from seig.models.classical.join import join_fragments
+from seig.tools.images import file_version
 
 POOR_FIT = 0.15  # a region whose best primitive gets this share of its area wrong may be two objects
 PAIR_FIT = 0.1  # the pair must get at most this share wrong
@@ -89,17 +89,6 @@ def concavity(part: np.ndarray) -> int:
     return int(convex_hull_image(crop).sum() - crop.sum())
 
 
-def _with_regions(analysis: Analysis, masks: list[np.ndarray]) -> Analysis:
-    """The analysis with these object regions, labels renumbered to match (pixels of regions left out become unsure)."""
-    lum = to_linear(analysis.image).mean(axis=-1)
-    labels = analysis.labels.copy()
-    labels[labels >= 2] = IGNORE
-    regions = [make_region(m, analysis.image, lum) for m in masks]
-    for k, region in enumerate(regions):
-        labels[region.mask] = 2 + k
-    return replace(analysis, labels=labels, regions=regions)
-
-
 def _wrong(view: View, analysis: Analysis, index: int) -> float:
     """Pixels the best primitive for one region gets wrong."""
     region = analysis.regions[index]
@@ -122,7 +111,7 @@ def best_pair(analysis: Analysis, view: View, sharp: np.ndarray, k: int) -> tupl
     masks = [r.mask for r in analysis.regions]
     best = None
     for first, second in proposals[:PROPOSALS]:
-        trial = _with_regions(analysis, masks[:k] + [first] + masks[k + 1 :] + [second])
+        trial = with_regions(analysis, masks[:k] + [first] + masks[k + 1 :] + [second])
         loss = (_wrong(view, trial, k) + _wrong(view, trial, len(masks))) / region.area
         if best is None or loss < best[0]:
             best = (loss, first, second)
@@ -145,11 +134,11 @@ def split_merged(analysis: Analysis) -> Analysis:
     if len(masks) == len(analysis.regions):
         return analysis
     masks.sort(key=lambda m: -int(m.sum()))
-    return _with_regions(analysis, masks[:MAX_REGIONS])
+    return with_regions(analysis, masks[:MAX_REGIONS])
 
 
 def fitting_analysis(target: str | Path) -> Analysis:
-    """The photo's analysis with merged regions split: what the shapes are fitted to (cached per file version).
+    """The photo's analysis with merged regions split and parted pieces joined: what the shapes are fitted to (cached per file version).
 
     The verdict and the colour matching read the unsplit analysis at the render's
     size; they match regions to objects by overlap, so a merged region serves them.
@@ -159,4 +148,4 @@ def fitting_analysis(target: str | Path) -> Analysis:
 
 @lru_cache(maxsize=4)
 def _split_file(target: str, mtime_ns: int, size_bytes: int) -> Analysis:
-    return split_merged(analyse_target(target))
+    return join_fragments(split_merged(analyse_target(target)))
