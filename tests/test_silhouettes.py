@@ -1,4 +1,4 @@
-"""Silhouette fitting on drawn scenes: merged regions split in two, table tops lifted onto their legs and kept there.
+"""Silhouette fitting on drawn scenes: merged regions split in two, parted pieces joined, rings fitted as rings, table tops lifted onto their legs and kept there.
 
 The images are drawn with the backend's own silhouettes under the camera the
 analysis first assumes when no horizon shows (so a fit can be exact), each
