@@ -29,7 +29,6 @@ NEGLIGIBLE = 0.1  # a fill the solve turns down below this share of its first gu
 RING = 6  # candidate lamps round the scene, at even turns (fewer when the round has fewer renders left)
 RING_ELEVATION = 50.0  # degrees: the middle of the 30-70 the generator's lights are drawn from (tuned on its seeds)
 RING_SHARE = 0.5  # a candidate's first strength: this share of the key's light on the scene centre
-LAMP_TINT = 0.6  # a lamp's weakest colour channel over its strongest, at least: about a warm bulb's under a neutral white balance
 
 
 def _alone(scene: Scene, source: str) -> Scene:
@@ -51,65 +50,14 @@ def _lit_by(scene: Scene, light: Light) -> Scene:
     return lone
 
 
-def _solve(parts: list[np.ndarray], seen: np.ndarray, colours: list[np.ndarray | None]) -> tuple[np.ndarray, float]:
-    """Non-negative gains per source and channel (sources x 3), and the squared residual.
-
-    ``colours`` holds each lamp's present colour (None for the world). A lamp the
-    free solve tints past LAMP_TINT is held to the nearest colour within it and
-    solved again with one gain for its three channels: a tinted key and an
-    oppositely tinted fill can cancel on the floor while dyeing the objects, and
-    the photo's colours then end in the lights instead of the surfaces.
-    """
-    held: dict[int, np.ndarray] = {}
-    while True:
-        gains, residual = _solve_held(parts, seen, held)
-        tinted = {k: _untinted(colours[k] * gains[k]) for k in range(len(parts)) if colours[k] is not None and k not in held and _tint(colours[k] * gains[k]) < LAMP_TINT}
-        if not tinted:
-            return gains, residual
-        held.update({k: rgb / np.maximum(colours[k], 1e-6) for k, rgb in tinted.items()})
-
-
-def _tint(rgb: np.ndarray) -> float:
-    """A colour's weakest channel over its strongest (1 for white); 1 for black, which has no tint."""
-    peak = float(rgb.max())
-    return float(rgb.min()) / peak if peak > 1e-9 else 1.0
-
-
-def _untinted(rgb: np.ndarray) -> np.ndarray:
-    """The colour pulled towards white, at the same peak, just far enough to reach LAMP_TINT."""
-    peak, low = float(rgb.max()), float(rgb.min())
-    return peak - (peak - rgb) * (1.0 - LAMP_TINT) * peak / (peak - low)
-
-
-def _solve_held(parts: list[np.ndarray], seen: np.ndarray, held: dict[int, np.ndarray]) -> tuple[np.ndarray, float]:
-    """Gains as in ``_solve``, each source in ``held`` with one gain times its fixed per-channel ratios."""
-    gains = np.ones((len(parts), 3))
-    if not held:
-        residual = 0.0
-        for channel in range(3):
-            basis = np.stack([part[:, channel] for part in parts], axis=1)
-            gains[:, channel], norm = nnls(basis, seen[:, channel])
-            residual += norm * norm
-        return gains, residual
-    rows = len(seen)
-    columns, owners = [], []
-    for k, part in enumerate(parts):
-        if k in held:
-            columns.append((part * held[k]).T.reshape(-1))
-            owners.append((k, None))
-        else:
-            for channel in range(3):
-                column = np.zeros(3 * rows)
-                column[channel * rows:(channel + 1) * rows] = part[:, channel]
-                columns.append(column)
-                owners.append((k, channel))
-    solution, norm = nnls(np.stack(columns, axis=1), seen.T.reshape(-1))
-    for (k, channel), value in zip(owners, solution):
-        if channel is None:
-            gains[k] = value * held[k]
-        else:
-            gains[k, channel] = value
-    return gains, norm * norm
+def _solve(parts: list[np.ndarray], seen: np.ndarray) -> tuple[np.ndarray, float]:
+    """Non-negative gains per source and channel (sources x 3), and the squared residual."""
+    gains, residual = np.ones((len(parts), 3)), 0.0
+    for channel in range(3):
+        basis = np.stack([part[:, channel] for part in parts], axis=1)
+        gains[:, channel], norm = nnls(basis, seen[:, channel])
+        residual += norm * norm
+    return gains, residual
 
 
 def _unclipped(goal: np.ndarray, images: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]] | None:
@@ -144,8 +92,7 @@ def balance_lights(scene: Scene, renderer: Renderer) -> Scene:
     if pixels is None:
         return scene
     seen, parts = pixels
-    lamps = {"key": scene.light, "fill": scene.fill}
-    gains, _ = _solve(parts, seen, [np.array(lamps[s].color, dtype=float) if s in lamps else None for s in sources])
+    gains, _ = _solve(parts, seen)
     balanced = scene.copy()
     for source, gain in zip(sources, np.clip(gains, 0.05, 20.0)):
         if source == "key":
@@ -194,8 +141,7 @@ def relight(scene: Scene, renderer: Renderer) -> Scene:
         return best(renderer, scene)
     seen, (world_part, *parts) = pixels
     choices = [c for size in (1, 2) for c in itertools.combinations(range(len(lights)), size)]
-    colours = [np.array(light.color, dtype=float) for light in lights]
-    solved = {choice: _solve([world_part] + [parts[k] for k in choice], seen, [None] + [colours[k] for k in choice]) for choice in choices}
+    solved = {choice: _solve([world_part] + [parts[k] for k in choice], seen) for choice in choices}
     choice = min(solved, key=lambda c: solved[c][1])
     gains = np.clip(solved[choice][0], 0.0, 20.0)
     relit = scene.copy()
