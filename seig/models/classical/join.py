@@ -22,7 +22,6 @@ from seig.models.classical.fit import RegionTarget, fit_shapes, initial_camera
 
 JOIN_REACH = 5  # pixels (at the analysis' 256 px) between pieces of one object that count as near
 EVALUATIONS = 120  # Nelder-Mead evaluations per start, for the union and the pieces alike
-JOIN_HOPELESS = 0.5  # the most of a union its best primitive may get wrong for the pieces to be weighed at all
 
 
 def clusters(masks: list[np.ndarray], reach: int = JOIN_REACH) -> list[list[int]]:
@@ -52,24 +51,6 @@ def _wrong(view: View, analysis: Analysis, index: int) -> float:
     return min(loss for _, loss in fits.values()) * region.area
 
 
-def _fits_better_joined(view: View, analysis: Analysis, trial: Analysis, group: list[int]) -> bool:
-    """Whether the union (region 0 of ``trial``) gets fewer pixels wrong than the group's pieces fitted apart.
-
-    A union that no primitive outlines with at most ``JOIN_HOPELESS`` of it wrong is no one object, and the
-    pieces are fitted (largest first) only until they have got more wrong than the union: the costly fits
-    are those of clusters of many objects.
-    """
-    joined = _wrong(view, trial, 0)
-    if joined > JOIN_HOPELESS * trial.regions[0].area:
-        return False
-    apart = 0.0
-    for k in sorted(group, key=lambda k: -analysis.regions[k].area):
-        apart += _wrong(view, analysis, k)
-        if apart > joined:
-            return True
-    return False
-
-
 def join_fragments(analysis: Analysis) -> Analysis:
     """The analysis with each cluster of pieces that one primitive explains better joined into one region.
 
@@ -86,7 +67,7 @@ def join_fragments(analysis: Analysis) -> Analysis:
         pieces = np.any([masks[k] for k in group], axis=0)
         union = pieces | (ndimage.binary_closing(pieces, iterations=JOIN_REACH) & (analysis.labels < 2))
         trial = with_regions(analysis, [union] + [m for k, m in enumerate(masks) if k not in group])
-        if _fits_better_joined(view, analysis, trial, group):
+        if _wrong(view, trial, 0) < sum(_wrong(view, analysis, k) for k in group):
             joined.append(union)
             used.update(group)
     if not joined:
