@@ -9,7 +9,6 @@ judges a round from its scores and image differences.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ from seig.models.classical.estimate import (
     neutral_materials,
 )
 from seig.models.classical.feedback import apply_feedback
-from seig.models.classical.fit import initial_camera, unseen_horizon_pitch
+from seig.models.classical.fit import initial_camera
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer
 from seig.models.classical.scene import Scene
@@ -61,10 +60,6 @@ class ClassicalBackend:
         analysis = fitting_analysis(target)
         scene = Scene(camera=initial_camera(analysis))
         scene, reports = fit_geometry(analysis, scene, self.fit_evaluations)
-        if analysis.horizon_v is None and scene.objects:  # the pitch was a guess: let the objects' outlines choose it
-            pitch = unseen_horizon_pitch(analysis, scene.objects, scene.camera)
-            if pitch != scene.camera.pitch:
-                scene, reports = fit_geometry(analysis, Scene(camera=replace(scene.camera, pitch=pitch)), self.fit_evaluations)
         scene.pin_centre()
         scene.light = estimate_light(analysis, scene)
         scene = estimate_colours(analysis, scene)

@@ -31,7 +31,6 @@ COVER_WEIGHT = 16.0  # the floor's loss for leaving all seen floor uncovered: a 
 # Pitch assumed when the floor fills the view: the horizon is above the frame, so the camera looks steeply down.
 # The mean pitch of such views among the tuning seeds (12 below 32, and 100-139: 37 views, 22-54 degrees); mean error 7.1 degrees, 9.5 at 35.
 UNSEEN_HORIZON_PITCH = 42.0
-UNSEEN_HORIZON_PITCHES = (30.0, 36.0, 42.0, 48.0, 54.0)  # then tried, and chosen by how well fresh fits outline the objects
 
 
 @dataclass
@@ -296,32 +295,6 @@ def fit_ground(view: View, analysis: Analysis, scene: Scene) -> tuple[Ground, fl
             best_loss = float(result.fun)
             best = replace(best, half_size=math.exp(v[0]), x=float(v[1]), y=float(v[2]), rotation=float(v[3] * 45.0) % 90.0)
     return best, best_loss
-
-
-def cold_loss(analysis: Analysis, objects: list[SceneObject], camera: Camera, evaluations: int = 200) -> float:
-    """Pixels wrong over all objects, each refitted under ``camera`` from fresh starts of its class.
-
-    Cameras compared this way start even: refits started from fits made under
-    one camera favour that camera, however wrong it is.
-    """
-    view = View(camera, analysis.width, analysis.height)
-    total = 0.0
-    for k, (obj, region) in enumerate(zip(objects, analysis.regions)):
-        target = RegionTarget.build(analysis, k)
-        starts = [c for c in candidates(view, region, obj.name) if c.shape == obj.shape]
-        starts = starts or [replace(initial_object(view, region, obj.name, obj.shape), standing=obj.standing)]
-        total += min(refine_object(view, target, start, evaluations)[1] for start in starts) * target.area
-    return total
-
-
-def unseen_horizon_pitch(analysis: Analysis, objects: list[SceneObject], camera: Camera) -> float:
-    """With no horizon in view, the pitch among UNSEEN_HORIZON_PITCHES under which the objects' outlines fit best.
-
-    On the generator's views without a horizon, choosing so took the mean
-    pitch error from 6.6 to 5.3 degrees (15 standard scenes).
-    """
-    losses = {pitch: cold_loss(analysis, objects, replace(camera, pitch=pitch)) for pitch in UNSEEN_HORIZON_PITCHES}
-    return min(losses, key=losses.get)
 
 
 def initial_camera(analysis: Analysis, lens: float = 50.0) -> Camera:
