@@ -37,17 +37,36 @@ def rounds_done(db: Path, thread: str) -> int:
         return 0
 
 
+def kill_after_rounds(proc: subprocess.Popen, db: Path, thread: str, rounds: int) -> None:
+    """SIGKILL the run once it has finished ``rounds`` rounds, while holding SQLite's write lock.
+
+    Holding the lock freezes the checkpoints between looking at them and killing, so the kill
+    always lands mid-run however late this process is scheduled (a fast run once got to its end first).
+    """
+    deadline = time.monotonic() + 240
+    while True:
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.monotonic() < deadline, "the run made no progress"
+        if rounds_done(db, thread) >= 1:  # the checkpoint tables exist and this process has opened them
+            lock = sqlite3.connect(db, isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+            try:
+                if rounds_done(db, thread) >= rounds:
+                    assert runs.list_runs(Context(db_path=db))[0].status == "stopped", "the run ended before the kill"
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait(timeout=30)
+                    return
+            finally:
+                lock.rollback()
+                lock.close()
+        time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume_keeps_finished_rounds(tmp_path):
     db, out, thread = tmp_path / "db.sqlite", tmp_path / "run", "killed-run"
     proc = seig_process("reconstruct", str(EXAMPLE), "--out", str(out), "--thread", thread, *SMALL, *BUDGET, db=db)
-    deadline = time.monotonic() + 240
-    while rounds_done(db, thread) < 2:
-        assert proc.poll() is None, proc.stdout.read()
-        assert time.monotonic() < deadline, "the run made no progress"
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    kill_after_rounds(proc, db, thread, rounds=2)
     assert proc.returncode == -signal.SIGKILL
 
     ctx = Context(db_path=db)
