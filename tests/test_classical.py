@@ -20,6 +20,7 @@ from seig.models.classical.fit import fit_ground
 from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, label_map, top_edge
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
+from seig.models.classical import scene as scene_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
 from seig.models.classical.search import turn_light, with_fill
@@ -336,8 +337,9 @@ def test_fill_light_is_written_and_runs(executor):
     assert {"Sun", "Fill"} <= {o["name"] for o in run.scene["objects"]}
 
 
-def test_a_pinned_lamp_stays_put_when_objects_move_or_are_added(executor):
+def test_a_pinned_lamp_stays_put_when_objects_move_or_are_added(executor, monkeypatch):
     """A placement move or a new object must not drag the lamps along: searches would confuse the two."""
+    monkeypatch.setattr(scene_module, "SCALE_RANGE", (1.0, 1.0))  # the working frame: no rescaling by the objects' sizes
     scene = Scene(light=Light(kind="POINT", azimuth=30.0, elevation=50.0, distance=4.0, strength=200.0))
     scene.objects = [SceneObject("box", "cube", x=-1.0), SceneObject("ball", "sphere", x=1.0, y=0.5)]
     scene.pin_centre()
@@ -355,6 +357,27 @@ def test_a_pinned_lamp_stays_put_when_objects_move_or_are_added(executor):
     changed.pin_centre()  # re-pinned (as after the camera search refits every object), the lamp follows
     shift = (-0.2 + 1.0 + 2.5) / 3 - (-1.0 + 1.0) / 2  # the objects' mean, after and before
     assert lamp_location(changed)[0] == pytest.approx(before[0] + shift, abs=1e-2)
+
+
+def test_programs_are_written_at_everyday_scale_and_render_the_same_at_any(executor, tmp_path, monkeypatch):
+    """One photo fixes a scene only up to scale: programs put the median object at an everyday size, and the picture must not change with it."""
+    scene = Scene(camera=Camera(pitch=35.0), light=Light(kind="POINT", azimuth=40.0, elevation=50.0, distance=5.0, strength=400.0, size=0.3))
+    scene.objects = [SceneObject("box", "cube", sx=0.4, sy=0.4, sz=0.4, color=[0.7, 0.2, 0.2]), SceneObject("ball", "sphere", x=1.2, sx=0.3, color=[0.2, 0.5, 0.7])]
+    scene.fill = Light(kind="AREA", azimuth=200.0, elevation=30.0, distance=4.0, strength=150.0, size=1.0)
+    scene.world = [0.1, 0.1, 0.12]
+    first = executor.run(write_program(scene), render=RenderSpec(SIZE, SIZE, samples=SAMPLES), render_out=tmp_path / "everyday.png")
+    assert first.ok, first.error
+    sizes = {o.name: o for o in scene.objects}
+    dims = {o["name"]: o["dimensions"] for o in first.scene["objects"] if o["name"] in sizes}
+    # sqrt(height x footprint radius): the box's footprint radius is its half diagonal, the ball's its radius
+    measured = sorted([math.sqrt(dims["box"][2] * math.hypot(*dims["box"][:2]) / 2), math.sqrt(dims["ball"][2] * dims["ball"][0] / 2)])
+    assert np.mean(measured) == pytest.approx(scene_module.TYPICAL_OBJECT_SIZE, rel=0.02), measured
+    monkeypatch.setattr(scene_module, "TYPICAL_OBJECT_SIZE", 3 * scene_module.TYPICAL_OBJECT_SIZE)
+    second = executor.run(write_program(scene), render=RenderSpec(SIZE, SIZE, samples=SAMPLES), render_out=tmp_path / "larger.png")
+    assert second.ok, second.error
+    low, high = (next(o for o in run.scene["objects"] if o["type"] == "CAMERA")["location"][2] for run in (first, second))
+    assert high == pytest.approx(3 * low, rel=0.01)
+    assert score_images(tmp_path / "everyday.png", tmp_path / "larger.png").psnr > 40.0
 
 
 def test_monolithic_ablation_does_not_stop_before_staged_would(target):

@@ -208,7 +208,7 @@ def describe(scene: Scene, analysis: Analysis) -> Plan:
         objects.append(
             PlannedObject(name=obj.name, shape=obj.shape, color=f"{colour_name(region.color)} ({hexcolour})", material=finish, position=_where(u, v), size=size)
         )
-    cam, light = scene.camera, scene.light
+    cam, light = scene.in_metres().camera, scene.light
     world = "not visible (the floor fills the view)" if analysis.world is None else f"{colour_name(analysis.world)} background"
     come_from = ["from the right", "from behind", "from the left", "from the front"][int(((light.azimuth - 45) % 360) // 90)]
     summary = f"{len(objects)} object{'s' if len(objects) != 1 else ''} on a {colour_name(analysis.ground_lit)} floor" + (

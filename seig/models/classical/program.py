@@ -155,7 +155,8 @@ def light_blocks(scene: Scene) -> list[str]:
 
 
 def write_program(scene: Scene, title: str = "") -> str:
-    """The whole scene as one readable Blender program."""
+    """The whole scene as one readable Blender program, in metres (``Scene.in_metres``)."""
+    scene = scene.in_metres()
     cam, ground = scene.camera, scene.ground
     header = HEADER.replace("{balls}", repr(SNOWMAN_BALLS)).replace("{table}", f"{TABLE_TOP}, {TABLE_LEG}, {TABLE_INSET}")
     parts = [f"# Scene reconstructed by seig's classical backend{': ' + title if title else ''}.\n" + header]

@@ -9,6 +9,7 @@ JSON so it can live in the checkpointed ``backend_state``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -22,6 +23,13 @@ TABLE_TOP = 0.12  # top thickness, fraction of the table's height
 TABLE_LEG = 0.05  # leg radius, fraction of the table's height
 TABLE_INSET = 0.12  # legs' inset from the top's corners, fraction of the top's half extents
 LIGHT_TYPES = ("SUN", "POINT", "AREA")
+# One photo fixes a scene only up to scale. The backend works with the camera
+# 3 m up and writes programs at the scale where the median object measures
+# this much: the square root of its height times its footprint's radius, in
+# metres (furniture-sized things; 0.75 on the generator's tuning scenes, whose
+# camera heights spread four times wider than that, around 4.5 m).
+TYPICAL_OBJECT_SIZE = 0.75
+SCALE_RANGE = (0.2, 5.0)  # at most this far from the working frame, whatever the fits say
 
 
 @dataclass
@@ -66,6 +74,11 @@ class SceneObject:
     color: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.5])
     roughness: float = 0.5
     metallic: float = 0.0
+
+    @property
+    def footprint(self) -> float:
+        """Radius of the circle around the object's footprint on the floor."""
+        return math.hypot(self.sx, self.sy) if self.shape in ("cube", "table") else self.sx
 
     @property
     def top(self) -> float:
@@ -128,6 +141,42 @@ class Scene:
     def pin_centre(self) -> None:
         """Pin the lamps' anchor at the objects' mean as they stand now."""
         self.anchor = list(self._objects_mean())
+
+    def in_metres(self) -> "Scene":
+        """This scene scaled about the camera's foot so that its objects have everyday sizes.
+
+        The picture stays the same: lamps move out with the scene and their
+        power grows with the square of the scale, so each surface gets the same
+        light; suns, the world and colours do not change.
+        """
+        sizes = [math.sqrt(max(o.top, 0.0) * max(o.footprint, 0.0)) for o in self.objects]
+        median = float(np.median(sizes)) if sizes else 0.0
+        if median <= 0.0:
+            return self.copy()
+        return self.scaled(float(np.clip(TYPICAL_OBJECT_SIZE / median, *SCALE_RANGE)))
+
+    def scaled(self, factor: float) -> "Scene":
+        """Every length times ``factor``, about the point under the camera."""
+        scene = self.copy()
+
+        def move(x: float, y: float) -> tuple[float, float]:
+            return x * factor, CAMERA_Y + (y - CAMERA_Y) * factor
+
+        scene.camera.height *= factor
+        ground = scene.ground
+        ground.x, ground.y = move(ground.x, ground.y)
+        ground.half_size *= factor
+        for obj in scene.objects:
+            obj.x, obj.y = move(obj.x, obj.y)
+            obj.sx, obj.sy, obj.sz = obj.sx * factor, obj.sy * factor, obj.sz * factor
+        for light in (scene.light, scene.fill):
+            if light is not None and light.kind != "SUN":
+                light.distance *= factor
+                light.size *= factor
+                light.strength *= factor**2
+        if scene.anchor is not None:
+            scene.anchor = list(move(*scene.anchor))
+        return scene
 
     def _objects_mean(self) -> tuple[float, float]:
         if not self.objects:
