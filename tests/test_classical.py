@@ -17,7 +17,7 @@ from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis
 from seig.models.classical.balance import balance_lights, relight, ring_lamp
 from seig.models.classical.fit import fit_ground
-from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, label_map, top_edge
+from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, hat_pixels, label_map, top_edge
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical import scene as scene_module
@@ -280,6 +280,24 @@ def test_an_under_lit_render_brightens_the_lights_not_the_albedos():
     assert (labels == SKY).sum() > 100
     analysis = Analysis(image=goal, labels=labels, world=None, ground_lit=goal[-1, 0], ground_shadow=None, shadow=np.zeros((64, 64), bool), horizon_v=None)
     assert correct_colours(scene, render, goal, analysis, damping=1.0).light.strength == 2.0
+
+
+def test_a_hats_colour_is_matched_apart_from_the_snow():
+    """A hat rendered too light darkens; the snow, matched already, keeps its colour rather than taking the hat's darkness."""
+    scene = Scene(camera=Camera(pitch=10.0))  # the sky shows: albedos are pinned, the lights stay
+    scene.objects = [SceneObject("snowman", "snowman", y=-2.0, sx=0.5, color=[0.8, 0.8, 0.8], hat_color=[0.5, 0.5, 0.5])]
+    labels = model_labels(scene, (64, 64, 3))
+    hat = hat_pixels(View(scene.camera, 64, 64), scene.objects[0], labels.shape) & (labels == 2)
+    assert 4 <= hat.sum() < 0.3 * (labels == 2).sum()
+    render = np.full((64, 64, 3), 0.5)
+    render[labels == 2] = 0.9
+    render[hat] = 0.6
+    goal = render.copy()
+    goal[hat] = 0.1
+    analysis = Analysis(image=goal, labels=labels, world=None, ground_lit=goal[-1, 0], ground_shadow=None, shadow=np.zeros((64, 64), bool), horizon_v=None)
+    corrected = correct_colours(scene, render, goal, analysis, damping=1.0).objects[0]
+    assert corrected.color == pytest.approx([0.8, 0.8, 0.8])
+    assert corrected.hat_color == pytest.approx([0.125] * 3)  # a quarter: as far as one step may take it
 
 
 def test_light_energies_are_solved_from_per_light_renders(executor, tmp_path):
@@ -565,3 +583,24 @@ def test_a_key_light_from_the_wrong_side_is_turned_round(executor, tmp_path):
     turned = turn_light(wrong, renderer)
     assert abs((turned.light.azimuth - 60.0 + 180) % 360 - 180) < 1.0, turned.light
     assert renderer.used <= 4
+
+
+@pytest.mark.parametrize("hat", [[0.02, 0.02, 0.02], None])
+def test_a_snowmans_hat_is_read_from_the_photo_and_a_bare_head_gets_none(hat, executor, tmp_path):
+    """A dark hat reads as floor in shadow to the segmentation, so its colour, not the outline, says whether it is there."""
+    drawn = Scene(camera=Camera(pitch=15.0), ground=Ground(color=[0.2, 0.4, 0.2]), light=Light(azimuth=250.0, elevation=40.0, strength=3.0), world=[0.3, 0.3, 0.35])
+    drawn.objects = [SceneObject("snowman", "snowman", y=-1.0, sx=0.6, color=[0.85, 0.85, 0.85], hat_color=hat)]
+    target = render_program(executor, write_program(drawn), tmp_path / "snowman.png", size=(128, 128))
+    scene, _, _ = ClassicalBackend().estimate(target)
+    snowmen = [obj for obj in scene.objects if obj.shape == "snowman"]
+    assert len(snowmen) == 1, [obj.shape for obj in scene.objects]
+    if hat is None:
+        assert snowmen[0].hat_color is None
+    else:
+        assert snowmen[0].hat_color is not None and max(snowmen[0].hat_color) < 0.1, snowmen[0].hat_color
+        assert snowmen[0].hat_color != scene_module.HAT_START  # read from the photo, not the black it starts from
+        program = write_program(scene)
+        assert check_program(program) == [] and f'hat=make_material("{snowmen[0].name}_hat"' in program
+        run = executor.run(program)
+        assert run.ok, run.error
+        assert f"{snowmen[0].name}_hat" in {o["name"] for o in run.scene["objects"]}

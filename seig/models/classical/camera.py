@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
-from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, TABLE_INSET, TABLE_LEG, TABLE_TOP, Camera, Ground, SceneObject
+from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, SNOWMAN_HAT, TABLE_INSET, TABLE_LEG, TABLE_TOP, Camera, Ground, SceneObject
 
 SKY, GROUND = 0, 1  # label values; object k has label 2 + k
 
@@ -113,9 +113,11 @@ def object_pieces(obj: SceneObject, eye: np.ndarray | None = None) -> list[np.nd
         return [_sphere_outline(offset, obj.sx, eye)]
     if obj.shape == "snowman":
         balls = [(offset + [0.0, 0.0, (h - 1.0) * obj.sx], r * obj.sx) for r, h in SNOWMAN_BALLS]
-        if eye is not None:
-            return [_sphere_outline(c, r, eye) for c, r in balls]
-        return [_unit_points("sphere") * r + c for c, r in balls]
+        pieces = [_sphere_outline(c, r, eye) for c, r in balls] if eye is not None else [_unit_points("sphere") * r + c for c, r in balls]
+        if obj.hat_color is not None:
+            radius, height, centre = SNOWMAN_HAT
+            pieces.append(_unit_points("cylinder") * [radius * obj.sx, radius * obj.sx, height / 2 * obj.sx] + offset + [0.0, 0.0, (centre - 1.0) * obj.sx])
+        return pieces
     if obj.shape == "table":
         return [pts @ rot.T + offset for pts in _table_parts(obj)]
     scale = np.array([obj.sx, obj.sy if obj.shape == "cube" else obj.sx, obj.sx if obj.shape == "sphere" else obj.sz])
@@ -161,8 +163,8 @@ def silhouette_polygons(view: View, obj: SceneObject) -> list[np.ndarray] | None
     if np.any(depth <= 0.05):
         return None
     polygons = []
-    for uv in np.split(uv_all, np.cumsum([len(pts) for pts in pieces[:-1]])):
-        if obj.shape in ("sphere", "snowman"):
+    for index, uv in enumerate(np.split(uv_all, np.cumsum([len(pts) for pts in pieces[:-1]]))):
+        if obj.shape == "sphere" or (obj.shape == "snowman" and index < len(SNOWMAN_BALLS)):  # outlines already in order
             polygons.append(uv)
             continue
         try:
@@ -170,6 +172,16 @@ def silhouette_polygons(view: View, obj: SceneObject) -> list[np.ndarray] | None
         except (QhullError, ValueError):
             continue
     return polygons
+
+
+def hat_pixels(view: View, obj: SceneObject, shape: tuple[int, int]) -> np.ndarray:
+    """Where a snowman's hat is drawn (whatever stands in front of it), so its colour can be read apart from the snow."""
+    out = np.zeros(shape, dtype=bool)
+    polygons = silhouette_polygons(view, obj) if obj.shape == "snowman" and obj.hat_color is not None else None
+    if polygons and len(polygons) > len(SNOWMAN_BALLS):
+        rr, cc = fill_convex(polygons[-1], shape)
+        out[rr, cc] = True
+    return out
 
 
 def draw_object(view: View, obj: SceneObject, out: np.ndarray, value: int, origin: tuple[int, int] = (0, 0)) -> bool:

@@ -14,11 +14,12 @@ import math
 from dataclasses import replace
 
 import numpy as np
+from skimage.color import deltaE_cie76, rgb2lab
 
 from seig.models.classical.analysis import Analysis
-from seig.models.classical.camera import GROUND, View
+from seig.models.classical.camera import GROUND, View, hat_pixels
 from seig.models.classical.fit import RegionTarget, fit_ground, fit_region
-from seig.models.classical.scene import Light, Scene, SceneObject
+from seig.models.classical.scene import HAT_START, Light, Scene, SceneObject
 from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.images import to_linear
 
@@ -26,6 +27,8 @@ FLOOR_ALBEDO = 0.3  # assumed when no sky shows the world's light: floors are mi
 WORLD_SHARE = 0.4  # the world's assumed share of the lit floor's light when no shadow shows it either
 DIRECT_RANGE = (0.3, 30.0)  # W/m2 the key gives the floor: a faint lamp to a bright sun
 SHADOWS_TRUSTED = 0.75  # shadow-fit loss (share of the seen shadow missed) below which the shadows' side of the light is believed
+HAT_CONTRAST = 15.0  # CIE76 distance from the snow's, floor's and sky's colours at which a pixel on a snowman's head is hat
+HAT_SHOWING = 0.4  # share of a drawn hat's area such pixels must fill
 LAMP_SIDE_GAP = 50.0  # degrees of azimuth between a lamp and those shadows that make the lamp a highlight, not a light
 
 
@@ -181,11 +184,47 @@ def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:
         irradiance = world + direct_light(scene.light) / math.pi
         floor = np.clip(lit_floor / np.maximum(irradiance, 1e-3), 0.02, 0.95)
     scene.ground.color = [float(c) for c in floor]
-    for obj, region in zip(scene.objects, analysis.regions):
+    view = View(scene.camera, analysis.width, analysis.height)
+    for k, (obj, region) in enumerate(zip(scene.objects, analysis.regions)):
         albedo = to_linear(region.lit_color) / np.maximum(irradiance * 0.9, 1e-3)
         obj.color = [float(c) for c in np.clip(albedo, 0.01, 0.95)]
         obj.roughness = 0.2 if region.highlight > 0.01 else 0.5
+        if obj.shape == "snowman":
+            obj.hat_color = read_hat(analysis, view, obj, k)
     return scene
+
+
+def read_hat(analysis: Analysis, view: View, obj: SceneObject, k: int) -> list[float] | None:
+    """The albedo of snowman k's hat, or None when the photo shows none on its head.
+
+    The silhouette fit cannot tell: a dark hat often reads as floor in shadow,
+    and a head stretched over a hat draws the hat a hat's height too high. So
+    the hat is looked for where it is drawn and a hat's height below: pixels
+    there that look like neither the snow nor the floor nor the sky. It is
+    lit like the snow, so its albedo is the snow's scaled by how much darker it looks.
+    """
+    worn = replace(obj, hat_color=obj.hat_color or list(HAT_START))
+    labels, region = analysis.labels, analysis.regions[k]
+    drawn = hat_pixels(view, worn, labels.shape)
+    rows = np.nonzero(drawn.any(axis=1))[0]
+    if rows.size == 0:
+        return obj.hat_color  # out of view: nothing to judge by
+    lower = np.zeros_like(drawn)
+    lower[rows.size :] = drawn[: drawn.shape[0] - rows.size]
+    near = (drawn | lower) & ((labels < 2) | (labels == 2 + k))  # not hidden by another object
+    backgrounds = [c for c in (analysis.ground_lit, analysis.ground_shadow, analysis.world) if c is not None]
+    unlike_snow, unlike_background = (_unlike(analysis.image[near], colours) for colours in ([region.lit_color, region.color], backgrounds))
+    hat = unlike_snow & (unlike_background | (labels[near] == 2 + k))  # pixels the segmentation gave the object need not be unlike floor
+    if hat.sum() < max(4, HAT_SHOWING * drawn.sum()):
+        return None
+    ratio = to_linear(np.median(analysis.image[near][hat], axis=0)) / np.maximum(to_linear(region.lit_color), 1e-3)
+    return [float(c) for c in np.clip(np.asarray(obj.color) * ratio, 0.005, 0.95)]
+
+
+def _unlike(pixels: np.ndarray, colours: list[np.ndarray]) -> np.ndarray:
+    """Which sRGB pixels are at least HAT_CONTRAST (CIE76) from every one of the colours."""
+    lab = rgb2lab(pixels)
+    return np.min([deltaE_cie76(lab, rgb2lab(np.asarray(c, dtype=float))) for c in colours], axis=0) >= HAT_CONTRAST
 
 
 def grey_boxes(scene: Scene) -> Scene:
@@ -213,4 +252,6 @@ def neutral_materials(scene: Scene) -> Scene:
     plain = scene.copy()
     for obj in plain.objects:
         obj.color, obj.roughness, obj.metallic = [0.4, 0.4, 0.4], 0.5, 0.0
+        if obj.hat_color is not None:
+            obj.hat_color = [0.4, 0.4, 0.4]
     return plain

@@ -7,7 +7,7 @@ clearly named block per thing in the scene, with plain numbers to edit.
 
 from __future__ import annotations
 
-from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, TABLE_INSET, TABLE_LEG, TABLE_TOP, Light, Scene, SceneObject
+from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, SNOWMAN_HAT, TABLE_INSET, TABLE_LEG, TABLE_TOP, Light, Scene, SceneObject
 
 HEADER = '''import math
 
@@ -16,6 +16,7 @@ from mathutils import Vector
 
 scene = bpy.context.scene
 SNOWMAN_BALLS = {balls}  # (radius, centre height) in base radii
+SNOWMAN_HAT = {hat}  # radius, height and centre height in base radii
 TABLE_TOP, TABLE_LEG, TABLE_INSET = {table}  # fractions of the table's height / half extents
 
 
@@ -52,8 +53,8 @@ def add_shape(name, shape, location, size, rotation_z_deg, material, standing=Fa
     return obj
 
 
-def add_snowman(name, location, radius, rotation_z_deg, material):
-    """Three stacked snowballs under one empty: move, turn or scale the empty to edit it."""
+def add_snowman(name, location, radius, rotation_z_deg, material, hat=None):
+    """Three stacked snowballs, and a top hat of material ``hat`` if given, under one empty: move, turn or scale the empty to edit it."""
     snowman = bpy.data.objects.new(name, None)
     scene.collection.objects.link(snowman)
     snowman.location = location
@@ -65,6 +66,15 @@ def add_snowman(name, location, radius, rotation_z_deg, material):
         ball.parent = snowman
         ball.data.shade_smooth()
         ball.data.materials.append(material)
+    if hat is not None:
+        size, height, centre = SNOWMAN_HAT
+        bpy.ops.mesh.primitive_cylinder_add(vertices=32, radius=size * radius, depth=height * radius, location=(0.0, 0.0, centre * radius))
+        top_hat = bpy.context.active_object
+        top_hat.name = f"{name}_hat"
+        top_hat.parent = snowman
+        for polygon in top_hat.data.polygons:  # a smooth side, flat crown and brim
+            polygon.use_smooth = len(polygon.vertices) == 4
+        top_hat.data.materials.append(hat)
     return snowman
 
 
@@ -105,10 +115,11 @@ def _vec(values) -> str:
 def object_block(obj: SceneObject) -> str:
     material = f'make_material("{obj.name}", {_vec(obj.color)}, roughness={obj.roughness:.3f}, metallic={obj.metallic:.3f})'
     if obj.shape == "snowman":
+        hat = "" if obj.hat_color is None else f',\n            hat=make_material("{obj.name}_hat", {_vec(obj.hat_color)}, roughness=0.500)'
         return (
             f"# --- {obj.name} ---\n"
             f'add_snowman("{obj.name}", location={_vec((obj.x, obj.y, 0.0))}, radius={obj.sx:.4f}, '
-            f"rotation_z_deg={obj.rotation:.2f},\n            material={material})\n"
+            f"rotation_z_deg={obj.rotation:.2f},\n            material={material}{hat})\n"
         )
     if obj.shape == "table":
         return (
@@ -158,7 +169,7 @@ def write_program(scene: Scene, title: str = "") -> str:
     """The whole scene as one readable Blender program, in metres (``Scene.in_metres``)."""
     scene = scene.in_metres()
     cam, ground = scene.camera, scene.ground
-    header = HEADER.replace("{balls}", repr(SNOWMAN_BALLS)).replace("{table}", f"{TABLE_TOP}, {TABLE_LEG}, {TABLE_INSET}")
+    header = HEADER.replace("{balls}", repr(SNOWMAN_BALLS)).replace("{hat}", repr(SNOWMAN_HAT)).replace("{table}", f"{TABLE_TOP}, {TABLE_LEG}, {TABLE_INSET}")
     parts = [f"# Scene reconstructed by seig's classical backend{': ' + title if title else ''}.\n" + header]
     parts.append(
         "# --- World: background colour, which also lights the scene softly ---\n"

@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from seig.models.base import RenderFn
 from seig.models.classical.analysis import Analysis, analyse_target
-from seig.models.classical.camera import GROUND, SKY, View, label_map
+from seig.models.classical.camera import GROUND, SKY, View, hat_pixels, label_map
 from seig.models.classical.program import write_program
 from seig.models.classical.scene import Scene
 from seig.tools.images import file_version, read_rgb, to_linear
@@ -139,12 +139,21 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
         scene.world = [float(c) for c in np.clip(seen[_inner(sky)].mean(axis=0), 0.0, 1.0)]
     surfaces = [scene.ground] + (scene.objects if objects else [])
     masks = [(labels == GROUND) & (target_labels == GROUND)] + [_seen_as(labels == 2 + k, target_labels) for k in range(len(surfaces) - 1)]
+    view = View(scene.camera, labels.shape[1], labels.shape[0])
+    hats = {1 + k: (labels == 2 + k) & hat_pixels(view, obj, labels.shape) for k, obj in enumerate(surfaces[1:]) if obj.hat_color is not None}
+    for k, hat in hats.items():
+        hats[k] = hat & (masks[k] | (target_labels < 2))  # a dark hat often reads as floor in shadow: only other objects hide it
+        masks[k] = masks[k] & ~hat  # the snow's colour from the snow alone
     wanted = {k: np.array(surface.color) * r for k, (surface, mask) in enumerate(zip(surfaces, masks)) if (r := ratio(mask)) is not None}
-    excess = 1.0 if sky_seen else float(min(max([albedo.max() / ALBEDO_CEILING for albedo in wanted.values()] + [1.0]), MAX_EXPOSURE_STEP))
+    hats_wanted = {k: np.array(surfaces[k].hat_color) * r for k, hat in hats.items() if (r := ratio(hat)) is not None}
+    albedos = list(wanted.values()) + list(hats_wanted.values())
+    excess = 1.0 if sky_seen else float(min(max([albedo.max() / ALBEDO_CEILING for albedo in albedos] + [1.0]), MAX_EXPOSURE_STEP))
     if excess > 1.0:
         _brighten_lights(scene, excess)
     for k, albedo in wanted.items():
         surfaces[k].color = [float(c) for c in np.clip(albedo / excess, 0.005, 0.95)]
+    for k, albedo in hats_wanted.items():
+        surfaces[k].hat_color = [float(c) for c in np.clip(albedo / excess, 0.005, 0.95)]
     return scene
 
 

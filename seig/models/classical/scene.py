@@ -19,6 +19,8 @@ SENSOR_MM = 36.0
 SHAPES = ("cube", "sphere", "cylinder", "cone", "torus", "table", "snowman")
 # Composites, as fractions of their size: a snowman's three balls, a table's top and legs.
 SNOWMAN_BALLS = ((1.0, 1.0), (0.7, 2.56), (0.5, 3.52))  # (radius, centre height) in base radii
+SNOWMAN_HAT = (0.35, 0.35, 3.97)  # a top hat sitting on the head: radius, height and centre height in base radii
+HAT_START = [0.05, 0.05, 0.05]  # a hat's colour until the photo's is read: the usual black
 TABLE_TOP = 0.12  # top thickness, fraction of the table's height
 TABLE_LEG = 0.05  # leg radius, fraction of the table's height
 TABLE_INSET = 0.12  # legs' inset from the top's corners, fraction of the top's half extents
@@ -74,6 +76,7 @@ class SceneObject:
     color: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.5])
     roughness: float = 0.5
     metallic: float = 0.0
+    hat_color: list[float] | None = None  # a snowman's hat (linear RGB); None: bare-headed
 
     @property
     def footprint(self) -> float:
@@ -85,6 +88,9 @@ class SceneObject:
         """Height of the object's highest point above the floor."""
         if self.shape == "snowman":
             radius, centre = SNOWMAN_BALLS[-1]
+            if self.hat_color is not None:
+                _, height, centre = SNOWMAN_HAT
+                radius = height / 2
             return (radius + centre) * self.sx
         if self.shape == "table":
             return 2 * self.sz

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from seig.models.classical.analysis import Analysis
-from seig.models.classical.estimate import direct_light
+from seig.models.classical.estimate import direct_light, read_hat
 from seig.models.classical.camera import View
 from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, refine_object
 from seig.models.classical.refine import Renderer, correct_colours, local_errors
@@ -44,6 +44,9 @@ def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations:
             start.sz = start.sx * obj.sz / max(obj.sx, 1e-3)
         start = min((start, obj), key=lambda o: target.loss(view, o))  # a table's footprint guess floats its top: the last fit may be closer
         fitted, loss = refine_object(view, target, start, evaluations)
+        if fitted.shape == "snowman":  # under another camera the hat may sit elsewhere: look again, keeping a colour already matched
+            hat = read_hat(analysis, view, replace(fitted, hat_color=obj.hat_color or start.hat_color), k)
+            fitted = replace(fitted, hat_color=None if hat is None else obj.hat_color or hat)
         objects.append(fitted)
         total += loss * target.area
     refitted = replace(scene.copy(), camera=camera, objects=objects)
@@ -106,8 +109,10 @@ def shape_rivals(analysis: Analysis, scene: Scene, rank: int, evaluations: int =
         own = target.loss(view, obj) + SHAPE_PRIOR.get(obj.shape, 0.0)
         rivals = sorted((loss, shape) for shape, (_, loss) in fits.items() if shape != obj.shape and loss < own + SWAP_MARGIN)
         if rank < len(rivals):
-            rival = fits[rivals[rank][1]][0]
-            scene.objects[k] = replace(rival, name=obj.name, color=obj.color, roughness=obj.roughness, metallic=obj.metallic)
+            rival = replace(fits[rivals[rank][1]][0], name=obj.name, color=obj.color, roughness=obj.roughness, metallic=obj.metallic)
+            if rival.shape == "snowman":
+                rival.hat_color = read_hat(analysis, view, rival, k)
+            scene.objects[k] = rival
     return scene
 
 
