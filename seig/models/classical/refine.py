@@ -140,9 +140,9 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
     surfaces = [scene.ground] + (scene.objects if objects else [])
     masks = [(labels == GROUND) & (target_labels == GROUND)] + [_seen_as(labels == 2 + k, target_labels) for k in range(len(surfaces) - 1)]
     view = View(scene.camera, labels.shape[1], labels.shape[0])
-    hats = {1 + k: (labels == 2 + k) & hat_pixels(view, obj, labels.shape) for k, obj in enumerate(surfaces[1:]) if obj.hat_color is not None}
-    for k, hat in hats.items():
-        hats[k] = hat & (masks[k] | (target_labels < 2))  # a dark hat often reads as floor in shadow: only other objects hide it
+    drawn_hats = {1 + k: (labels == 2 + k) & hat_pixels(view, obj, labels.shape) for k, obj in enumerate(surfaces[1:]) if obj.hat_color is not None}
+    hats = {k: hat & (masks[k] | (target_labels < 2)) for k, hat in drawn_hats.items()}  # a dark hat often reads as floor in shadow: only other objects hide it
+    for k, hat in drawn_hats.items():
         masks[k] = masks[k] & ~hat  # the snow's colour from the snow alone
     wanted = {k: np.array(surface.color) * r for k, (surface, mask) in enumerate(zip(surfaces, masks)) if (r := ratio(mask)) is not None}
     hats_wanted = {k: np.array(surfaces[k].hat_color) * r for k, hat in hats.items() if (r := ratio(hat)) is not None}

@@ -86,11 +86,11 @@ class SceneObject:
     @property
     def top(self) -> float:
         """Height of the object's highest point above the floor."""
+        if self.shape == "snowman" and self.hat_color is not None:
+            _, height, centre = SNOWMAN_HAT
+            return (centre + height / 2) * self.sx
         if self.shape == "snowman":
             radius, centre = SNOWMAN_BALLS[-1]
-            if self.hat_color is not None:
-                _, height, centre = SNOWMAN_HAT
-                radius = height / 2
             return (radius + centre) * self.sx
         if self.shape == "table":
             return 2 * self.sz
