@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,8 @@ from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical import scene as scene_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
-from seig.models.classical.search import turn_light, with_fill
+from seig.models.classical.search import choose_pitch, refit_objects, turn_light, with_fill
+from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, judge
 from seig.state.state import RunSettings, Scores
@@ -583,6 +585,23 @@ def test_a_key_light_from_the_wrong_side_is_turned_round(executor, tmp_path):
     turned = turn_light(wrong, renderer)
     assert abs((turned.light.azimuth - 60.0 + 180) % 360 - 180) < 1.0, turned.light
     assert renderer.used <= 4
+
+
+def test_with_no_floor_edge_in_view_renders_choose_the_pitch_the_silhouettes_cannot(executor, tmp_path):
+    """Objects refit to their outlines under a camera 12 degrees too steep; rendering steeper and shallower rivals finds the truth."""
+    truth = Scene(camera=Camera(pitch=30.0, lens=50.0), ground=Ground(color=[0.45, 0.4, 0.35]), light=Light(azimuth=120.0, elevation=45.0, strength=3.0))
+    truth.objects = [
+        SceneObject("box", "cube", x=-0.5, y=0.3, sx=0.4, sy=0.4, sz=0.4, rotation=20.0, color=[0.7, 0.2, 0.1]),
+        SceneObject("drum", "cylinder", x=0.6, y=-0.2, sx=0.35, sy=0.35, sz=0.5, color=[0.1, 0.3, 0.7]),
+    ]
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png", size=(96, 96))
+    analysis = fitting_analysis(target)
+    assert analysis.horizon_v is None and len(analysis.regions) == 2
+    steep, _ = refit_objects(analysis, truth, replace(truth.camera, pitch=42.0))
+    renderer = Renderer(make_render(executor, tmp_path, size=(96, 96)), target, budget=8)
+    chosen = choose_pitch(analysis, steep, renderer)
+    assert abs(chosen.camera.pitch - 30.0) <= 6.5, chosen.camera
+    assert renderer.used <= 5  # the scene and its four rivals, one render each
 
 
 @pytest.mark.parametrize("hat", [[0.02, 0.02, 0.02], None])

@@ -117,8 +117,9 @@ class ClassicalBackend:
             return search.colour_loop(scene, renderer, 2), "solved light and world energies, then corrected colours by rendered-vs-photo ratios"
         if stage == "composition":
             if round_ == 1:
-                scene, note = search.camera_search(analysis, scene)
-                return search.colour_loop(scene, renderer, 1), note
+                scene = search.choose_pitch(analysis, search.camera_search(analysis, scene), renderer)
+                cam = scene.camera
+                return search.colour_loop(scene, renderer, 1), f"camera set to a {cam.lens:.0f} mm lens pitched {cam.pitch:.1f} degrees down"
             if round_ == 2:  # coloured and under the final camera, a render can judge shapes that outline alike
                 scene = search.shape_search(analysis, scene, renderer, rank=0)
             return search.placement_search(scene, renderer, analysis), "refined placement, scale and rotation jointly"
@@ -144,13 +145,14 @@ class ClassicalBackend:
         each take half of one early round; the choice among a ring of lamps needs a whole round, as in the lighting stage.
         """
         if round_ == 1:
-            scene, _ = search.camera_search(analysis, scene)
+            scene = search.camera_search(analysis, scene)
         steps = [
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
             lambda s, r: search.pattern_search(s, r, search.light_moves(s, round_)[:2], search.light_move),
         ]
         once = {  # in the order the stages make them
+            1: lambda s, r: search.choose_pitch(analysis, s, r),
             2: lambda s, r: balance_lights(s, r),
             3: lambda s, r: search.finish_search(s, r),
             4: lambda s, r: search.shape_search(analysis, search.polish_geometry(analysis, s, 160), r, rank=0),

@@ -23,10 +23,14 @@ from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.metrics import psnr
 
 LENSES = (28.0, 38.0, 50.0, 70.0)
+PITCH_RIVALS_UNSEEN = (-12.0, -6.0, 6.0, 12.0)  # degrees from the chosen pitch, with no floor edge in view
+PITCH_RIVALS_SEEN = (4.0, 8.0, 12.0)  # steeper only: a floor's far edge sits below the horizon, never above it
 
 
-def _pitch_keeping_centre(camera: Camera, lens: float, analysis: Analysis) -> float:
-    """The pitch that keeps the image row of the old horizon direction where it was, under a new lens."""
+def _pitch_for_lens(camera: Camera, lens: float, analysis: Analysis) -> float:
+    """The pitch that keeps the floor's far edge where it was under a new lens (the same pitch if no edge shows)."""
+    if analysis.horizon_v is None:
+        return camera.pitch
     view = View(camera, analysis.width, analysis.height)
     offset = (analysis.height / 2 - view.horizon_v()) / view.focal_px * camera.lens / lens
     return math.degrees(math.atan(offset))
@@ -55,13 +59,13 @@ def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations:
     return refitted, total + ground_loss * max(analysis.edge_columns.size, 1)
 
 
-def camera_search(analysis: Analysis, scene: Scene) -> tuple[Scene, str]:
+def camera_search(analysis: Analysis, scene: Scene) -> Scene:
     """Try lenses (and nearby pitches): the one whose refitted shapes match the photo best wins."""
     if not scene.objects:
-        return scene, "no objects to judge the lens by"
+        return scene
     best_scene, best_loss = refit_objects(analysis, scene, scene.camera)
     for lens in LENSES:
-        pitch = _pitch_keeping_centre(scene.camera, lens, analysis) if analysis.horizon_v is not None else scene.camera.pitch
+        pitch = _pitch_for_lens(scene.camera, lens, analysis)
         for dp in (-3.0, 0.0, 3.0):
             camera = replace(scene.camera, lens=lens, pitch=float(np.clip(pitch + dp, 2.0, 85.0)))
             trial, loss = refit_objects(analysis, scene, camera, evaluations=60)
@@ -72,8 +76,31 @@ def camera_search(analysis: Analysis, scene: Scene) -> tuple[Scene, str]:
         trial, loss = refit_objects(analysis, best_scene, camera)
         if loss < best_loss:
             best_scene, best_loss = trial, loss
-    cam = best_scene.camera
-    return best_scene, f"camera set to a {cam.lens:.0f} mm lens pitched {cam.pitch:.1f} degrees down"
+    return best_scene
+
+
+def pitch_rivals(analysis: Analysis, scene: Scene) -> list[Scene]:
+    """The scene refitted under steeper and shallower cameras, each with the lens its silhouettes like best.
+
+    Silhouettes barely pin the pitch (objects refit to match under most cameras), and a
+    floor's far edge only bounds it from below, so renders must decide between these.
+    """
+    offsets = PITCH_RIVALS_UNSEEN if analysis.horizon_v is None else PITCH_RIVALS_SEEN
+    rivals = []
+    for dp in offsets:
+        fits = []
+        for lens in LENSES:
+            pitch = float(np.clip(_pitch_for_lens(scene.camera, lens, analysis) + dp, 2.0, 85.0))
+            fits.append(refit_objects(analysis, scene, replace(scene.camera, lens=lens, pitch=pitch), evaluations=120))
+        rivals.append(min(fits, key=lambda fit: fit[1])[0])
+    return rivals
+
+
+def choose_pitch(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
+    """The scene or one of its pitch rivals, whichever renders closest to the photo."""
+    for candidate in [scene, *pitch_rivals(analysis, scene)]:
+        renderer.image(candidate)
+    return best(renderer, scene)
 
 
 def polish_geometry(analysis: Analysis, scene: Scene, evaluations: int) -> Scene:
