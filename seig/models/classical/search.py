@@ -88,11 +88,12 @@ def pitch_rivals(analysis: Analysis, scene: Scene) -> list[Scene]:
     offsets = PITCH_RIVALS_UNSEEN if analysis.horizon_v is None else PITCH_RIVALS_SEEN
     rivals = []
     for dp in offsets:
-        fits = []
-        for lens in LENSES:
-            pitch = float(np.clip(_pitch_for_lens(scene.camera, lens, analysis) + dp, 2.0, 85.0))
-            fits.append(refit_objects(analysis, scene, replace(scene.camera, lens=lens, pitch=pitch), evaluations=120))
-        rivals.append(min(fits, key=lambda fit: fit[1])[0])
+        cameras = [
+            replace(scene.camera, lens=lens, pitch=float(np.clip(_pitch_for_lens(scene.camera, lens, analysis) + dp, 2.0, 85.0)))
+            for lens in LENSES
+        ]
+        camera = min(cameras, key=lambda c: refit_objects(analysis, scene, c, evaluations=20)[1])  # quick fits pick the lens
+        rivals.append(refit_objects(analysis, scene, camera, evaluations=120)[0])
     return rivals
 
 
