@@ -141,7 +141,7 @@ class ClassicalBackend:
     def _joint(self, round_: int, scene: Scene, renderer: Renderer, analysis: Analysis) -> tuple[Scene, str]:
         """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
 
-        The one-off searches the stages make (light energies, finish, rival shapes, light kind, turns of the key, fill)
+        The one-off searches the stages make (pitch rivals, light energies, finish, rival shapes, light kind, turns of the key, fill)
         each take half of one early round; the choice among a ring of lamps needs a whole round, as in the lighting stage.
         """
         if round_ == 1:
@@ -152,7 +152,6 @@ class ClassicalBackend:
             lambda s, r: search.pattern_search(s, r, search.light_moves(s, round_)[:2], search.light_move),
         ]
         once = {  # in the order the stages make them
-            1: lambda s, r: search.choose_pitch(analysis, s, r),
             2: lambda s, r: balance_lights(s, r),
             3: lambda s, r: search.finish_search(s, r),
             4: lambda s, r: search.shape_search(analysis, search.polish_geometry(analysis, s, 160), r, rank=0),
@@ -160,6 +159,8 @@ class ClassicalBackend:
             6: lambda s, r: search.turn_light(s, r),
             7: lambda s, r: fill_and_balance(s, r),
         }
+        if analysis.horizon_v is None:  # only then are there pitch rivals to render
+            once[1] = lambda s, r: search.choose_pitch(analysis, s, r)
         shares = [max(1, renderer.budget // 3)] * 3
         if round_ in once:  # the one-off search takes half the round, the two cheapest steps the rest
             steps = [once[round_]] + steps[:2]

@@ -23,8 +23,7 @@ from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.metrics import psnr
 
 LENSES = (28.0, 38.0, 50.0, 70.0)
-PITCH_RIVALS_UNSEEN = (-12.0, -6.0, 6.0, 12.0)  # degrees from the chosen pitch, with no floor edge in view
-PITCH_RIVALS_SEEN = (4.0, 8.0, 12.0)  # steeper only: a floor's far edge sits below the horizon, never above it
+PITCH_RIVALS = (-12.0, -6.0, 6.0, 12.0)  # degrees from the guessed pitch, when no floor edge is in view
 
 
 def _pitch_for_lens(camera: Camera, lens: float, analysis: Analysis) -> float:
@@ -80,26 +79,28 @@ def camera_search(analysis: Analysis, scene: Scene) -> Scene:
 
 
 def pitch_rivals(analysis: Analysis, scene: Scene) -> list[Scene]:
-    """The scene refitted under steeper and shallower cameras, each with the lens its silhouettes like best.
+    """With no floor edge in view, the scene refitted under steeper and shallower cameras, each with the lens its silhouettes like best.
 
-    Silhouettes barely pin the pitch (objects refit to match under most cameras), and a
-    floor's far edge only bounds it from below, so renders must decide between these.
+    Silhouettes barely pin the pitch (objects refit to match under most cameras), so renders
+    must decide between these. Where the floor's far edge shows, it pins the pitch better
+    than a render of the rivals did (measured: they lost more than they won), so there are none.
     """
-    offsets = PITCH_RIVALS_UNSEEN if analysis.horizon_v is None else PITCH_RIVALS_SEEN
+    if analysis.horizon_v is not None:
+        return []
     rivals = []
-    for dp in offsets:
-        cameras = [
-            replace(scene.camera, lens=lens, pitch=float(np.clip(_pitch_for_lens(scene.camera, lens, analysis) + dp, 2.0, 85.0)))
-            for lens in LENSES
-        ]
+    for dp in PITCH_RIVALS:
+        cameras = [replace(scene.camera, lens=lens, pitch=float(np.clip(scene.camera.pitch + dp, 2.0, 85.0))) for lens in LENSES]
         camera = min(cameras, key=lambda c: refit_objects(analysis, scene, c, evaluations=20)[1])  # quick fits pick the lens
         rivals.append(refit_objects(analysis, scene, camera, evaluations=120)[0])
     return rivals
 
 
 def choose_pitch(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
-    """The scene or one of its pitch rivals, whichever renders closest to the photo."""
-    for candidate in [scene, *pitch_rivals(analysis, scene)]:
+    """With pitch rivals, the best render of the round so far (a rival, the scene, or the round's incoming scene)."""
+    rivals = pitch_rivals(analysis, scene)
+    if not rivals:
+        return scene
+    for candidate in [scene, *rivals]:
         renderer.image(candidate)
     return best(renderer, scene)
 
