@@ -159,7 +159,7 @@ class ClassicalBackend:
             6: lambda s, r: search.turn_light(s, r),
             7: lambda s, r: fill_and_balance(s, r),
         }
-        if analysis.horizon_v is None:  # only then are there pitch rivals to render
+        if search.renders_choose_pitch(analysis):
             once[1] = lambda s, r: search.choose_pitch(analysis, s, r)
         shares = [max(1, renderer.budget // 3)] * 3
         if round_ in once:  # the one-off search takes half the round, the two cheapest steps the rest

@@ -35,6 +35,11 @@ def _pitch_for_lens(camera: Camera, lens: float, analysis: Analysis) -> float:
     return math.degrees(math.atan(offset))
 
 
+def _camera_at(camera: Camera, lens: float, pitch: float) -> Camera:
+    """The camera with this lens and pitch, the pitch kept between nearly level and nearly straight down."""
+    return replace(camera, lens=lens, pitch=float(np.clip(pitch, 2.0, 85.0)))
+
+
 def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations: int = 80) -> tuple[Scene, float]:
     """Keep each object's shape class, refit it under another camera; returns the scene and its total error."""
     view = View(camera, analysis.width, analysis.height)
@@ -66,8 +71,7 @@ def camera_search(analysis: Analysis, scene: Scene) -> Scene:
     for lens in LENSES:
         pitch = _pitch_for_lens(scene.camera, lens, analysis)
         for dp in (-3.0, 0.0, 3.0):
-            camera = replace(scene.camera, lens=lens, pitch=float(np.clip(pitch + dp, 2.0, 85.0)))
-            trial, loss = refit_objects(analysis, scene, camera, evaluations=60)
+            trial, loss = refit_objects(analysis, scene, _camera_at(scene.camera, lens, pitch + dp), evaluations=60)
             if loss < best_loss * 0.995:
                 best_scene, best_loss = trial, loss
     for dp in (-1.5, 1.5):
@@ -78,6 +82,11 @@ def camera_search(analysis: Analysis, scene: Scene) -> Scene:
     return best_scene
 
 
+def renders_choose_pitch(analysis: Analysis) -> bool:
+    """Whether pitch rivals are rendered: only with no floor edge in view, which would pin the pitch better (measured)."""
+    return analysis.horizon_v is None
+
+
 def pitch_rivals(analysis: Analysis, scene: Scene) -> list[Scene]:
     """With no floor edge in view, the scene refitted under steeper and shallower cameras, each with the lens its silhouettes like best.
 
@@ -85,11 +94,11 @@ def pitch_rivals(analysis: Analysis, scene: Scene) -> list[Scene]:
     must decide between these. Where the floor's far edge shows, it pins the pitch better
     than a render of the rivals did (measured: they lost more than they won), so there are none.
     """
-    if analysis.horizon_v is not None:
+    if not renders_choose_pitch(analysis):
         return []
     rivals = []
     for dp in PITCH_RIVALS:
-        cameras = [replace(scene.camera, lens=lens, pitch=float(np.clip(scene.camera.pitch + dp, 2.0, 85.0))) for lens in LENSES]
+        cameras = [_camera_at(scene.camera, lens, scene.camera.pitch + dp) for lens in LENSES]
         camera = min(cameras, key=lambda c: refit_objects(analysis, scene, c, evaluations=20)[1])  # quick fits pick the lens
         rivals.append(refit_objects(analysis, scene, camera, evaluations=120)[0])
     return rivals
