@@ -408,6 +408,15 @@ def test_monolithic_ablation_does_not_stop_before_staged_would(target):
     assert judge("all", MONOLITHIC_MIN_ROUNDS, 15, same, same, None, None, target, target).passed
 
 
+def test_high_scores_end_a_stage_only_after_its_minimum_rounds(target):
+    """Past 32 dB a stage's fixed steps still gain: a high-scoring first round must not end the stage."""
+    high, before = Scores(psnr=36.0, ssim=0.98), Scores(psnr=30.0, ssim=0.95)
+    assert not judge("lighting", 1, 6, high, before, None, None, target, target).passed
+    assert not judge("all", 1, 15, high, before, None, None, target, target).passed
+    assert judge("lighting", 4, 6, high, before, None, None, target, target).passed
+    assert judge("all", MONOLITHIC_MIN_ROUNDS, 15, high, before, None, None, target, target).passed
+
+
 def test_plan_finds_objects_colours_and_places(planned):
     _, result = planned
     objects = result.backend_state["scene"]["objects"]

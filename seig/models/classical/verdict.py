@@ -111,15 +111,20 @@ def min_rounds(stage: str, budget: int) -> int:
 def judge(
     stage: str, round_: int, budget: int, scores: Scores | None, best: Scores | None, error: str | None, scene: Scene | None, target: Path, render: Path | None
 ) -> Verdict:
-    """Pass when scores are high, or once ``min_rounds`` are done when the round gained under CONVERGED_DB."""
+    """Pass once ``min_rounds`` are done, when scores are high or the round gained under CONVERGED_DB.
+
+    High scores alone do not end a stage sooner: the minimum rounds hold the stage's
+    fixed steps, which still gained up to 3 dB on scenes already past 32 dB.
+    """
     if error or scores is None or render is None:
         reason = error or "the round produced no render"
         return Verdict(passed=False, score=0.0, todo=[f"fix the program so it runs: {reason}"], notes="the program failed; rebuilding from the last good scene estimate")
     gain = scores.psnr - best.psnr if best is not None else None
-    stalled = round_ >= min_rounds(stage, budget) and gain is not None and gain < CONVERGED_DB
+    done = round_ >= min_rounds(stage, budget)
+    stalled = done and gain is not None and gain < CONVERGED_DB
     high = scores.psnr >= GOOD.psnr and scores.ssim >= GOOD.ssim
     todo = findings(stage, scene, target, render)
-    passed = high or stalled
-    why = "scores are high" if high else "the search has converged" if stalled else "still improving"
+    passed = (high and done) or stalled
+    why = "scores are high" if high and done else "the search has converged" if stalled else "still improving"
     notes = f"PSNR {scores.psnr:.2f} dB, SSIM {scores.ssim:.3f}" + (f", {gain:+.2f} dB on the best so far" if gain is not None else "") + f"; {why}"
     return Verdict(passed=passed, score=similarity(scores), todo=todo if not high else todo[:1], notes=notes)
