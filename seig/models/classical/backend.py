@@ -31,12 +31,13 @@ from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer
 from seig.models.classical.scene import Scene
 from seig.models.classical.split import fitting_analysis
-from seig.models.classical import search
+from seig.models.classical import discover, search
 from seig.models.classical.verdict import judge
 from seig.state.state import Plan, PlannedObject, RunSettings
 
 STAGE_DRESS = {"scaffold": grey_boxes, "geometry": neutral_materials}
 RELIGHT_ROUND = 8  # the monolithic round that chooses among a ring of lamps: after the one-off searches, as in the stages
+DISCOVERY_ROUND = 4  # the monolithic round that adds missed objects: framed, lit and coloured, as at composition's second round
 
 
 def _same(scene: Scene) -> Scene:
@@ -120,9 +121,13 @@ class ClassicalBackend:
                 scene = search.choose_pitch(analysis, search.camera_search(analysis, scene), renderer)
                 cam = scene.camera
                 return search.colour_loop(scene, renderer, 1), f"camera set to a {cam.lens:.0f} mm lens pitched {cam.pitch:.1f} degrees down"
-            if round_ == 2:  # coloured and under the final camera, a render can judge shapes that outline alike
-                scene = search.shape_search(analysis, scene, renderer, rank=0)
-            return search.placement_search(scene, renderer, analysis), "refined placement, scale and rotation jointly"
+            note = "refined placement, scale and rotation jointly"
+            if round_ == 2:  # coloured and under the final camera, a render can tell what is missing and judge shapes that outline alike
+                count = len(scene.objects)
+                scene = search.shape_search(analysis, add_missing(analysis, scene, renderer), renderer, rank=0)
+                if len(scene.objects) > count:
+                    note = f"added {len(scene.objects) - count} object(s) where the render and the photo disagreed; {note}"
+            return search.placement_search(scene, renderer, analysis), note
         if stage == "lighting":
             if round_ == 1:
                 scene = search.choose_light_kind(search.aim_light(analysis, scene), renderer, estimate_lamp(analysis, scene))
@@ -146,6 +151,8 @@ class ClassicalBackend:
         """
         if round_ == 1:
             scene = search.camera_search(analysis, scene)
+        if round_ == DISCOVERY_ROUND:
+            scene = add_missing(analysis, scene, renderer)
         steps = [
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
@@ -190,6 +197,15 @@ class ClassicalBackend:
             request.render,
         )
         return VerifyResult(verdict=verdict)
+
+
+def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
+    """Objects the segmentation missed, from discover.RENDERS renders of their own on top of the round's."""
+    part = Renderer(renderer.render, renderer.target, discover.RENDERS, dress=renderer.dress, seen=dict(renderer.seen))
+    scene = discover.add_missing(analysis, scene, part)
+    renderer.budget += part.used
+    renderer.absorb(part)
+    return scene
 
 
 def _where(u: float, v: float) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from seig.models.base import RenderFn
-from seig.models.classical.analysis import Analysis, analyse_target
+from seig.models.classical.analysis import IGNORE, Analysis, analyse_target
 from seig.models.classical.camera import GROUND, SKY, View, hat_pixels, label_map
 from seig.models.classical.program import write_program
 from seig.models.classical.scene import Scene
@@ -138,7 +138,10 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
     if sky_seen:
         scene.world = [float(c) for c in np.clip(seen[_inner(sky)].mean(axis=0), 0.0, 1.0)]
     surfaces = [scene.ground] + (scene.objects if objects else [])
-    masks = [(labels == GROUND) & (target_labels == GROUND)] + [_seen_as(labels == 2 + k, target_labels) for k in range(len(surfaces) - 1)]
+    masks = [(labels == GROUND) & (target_labels == GROUND)] + [
+        (labels == 2 + k) & ((target_labels == GROUND) | (target_labels == IGNORE)) if obj.found_by_render else _seen_as(labels == 2 + k, target_labels)
+        for k, obj in enumerate(surfaces[1:])
+    ]
     view = View(scene.camera, labels.shape[1], labels.shape[0])
     drawn_hats = {1 + k: (labels == 2 + k) & hat_pixels(view, obj, labels.shape) for k, obj in enumerate(surfaces[1:]) if obj.hat_color is not None}
     hats = {k: hat & (masks[k] | (target_labels < 2)) for k, hat in drawn_hats.items()}  # a dark hat often reads as floor in shadow: only other objects hide it

@@ -77,6 +77,7 @@ class SceneObject:
     roughness: float = 0.5
     metallic: float = 0.0
     hat_color: list[float] | None = None  # a snowman's hat (linear RGB); None: bare-headed
+    found_by_render: bool = False  # added where the render disagreed with the photo: no region of the photo outlines it
 
     @property
     def footprint(self) -> float:

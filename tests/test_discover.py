@@ -1,0 +1,107 @@
+"""Objects the segmentation missed are found where the render and the photo disagree (real bpy renders)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from seig.models.classical.discover import add_missing, cast_on_floor
+from seig.models.classical.program import write_program
+from seig.models.classical.refine import Renderer, correct_colours, model_labels
+from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
+from seig.models.classical.split import fitting_analysis
+from seig.tools.executor import RenderSpec, shared_executor
+from seig.tools.images import read_rgb, to_linear, to_srgb
+from seig.tools.metrics import psnr
+
+SIZE, SAMPLES = 128, 16  # the loop renders at 128 px: a found object must fit at that size
+
+
+@pytest.fixture(scope="module")
+def executor():
+    return shared_executor()
+
+
+def make_render(executor, out_dir: Path):
+    counter = {"n": 0}
+
+    def render(program: str):
+        counter["n"] += 1
+        path = out_dir / f"candidate_{counter['n']}.png"
+        result = executor.run(program, render=RenderSpec(SIZE, SIZE, samples=SAMPLES), render_out=path)
+        return (path if result.ok else None), result.error
+
+    return render
+
+
+def render_to(executor, scene: Scene, path: Path) -> Path:
+    result = executor.run(write_program(scene), render=RenderSpec(SIZE, SIZE, samples=SAMPLES), render_out=path)
+    assert result.ok, result.error
+    return path
+
+
+def pale_floor_scene() -> Scene:
+    """A red box the segmentation sees, and room for a white ball on a floor of nearly its colour."""
+    scene = Scene(camera=Camera(height=2.0, pitch=30.0, lens=40.0), ground=Ground(color=[0.3, 0.3, 0.28]), light=Light(azimuth=200.0, elevation=45.0, strength=3.0), world=[0.25, 0.25, 0.28])
+    scene.objects = [SceneObject("red_box", "cube", x=-0.7, y=-4.5, sx=0.3, sy=0.3, sz=0.3, rotation=20.0, color=[0.7, 0.05, 0.04])]
+    scene.pin_centre()
+    return scene
+
+
+def test_a_white_ball_on_a_pale_floor_is_found_placed_and_coloured(executor, tmp_path):
+    truth = pale_floor_scene()
+    truth.objects.append(SceneObject("white_ball", "sphere", x=0.5, y=-4.3, sx=0.35, sy=0.35, sz=0.35, color=[0.8, 0.8, 0.8]))
+    target = render_to(executor, truth, tmp_path / "target.png")
+    start = pale_floor_scene()
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=8)
+    before = psnr(renderer.goal((SIZE, SIZE, 3)), renderer.image(start))
+    found = add_missing(fitting_analysis(target), start, renderer)
+    added = found.objects[len(start.objects) :]
+    assert len(added) == 1 and added[0].found_by_render, [o.name for o in found.objects]
+    assert math.hypot(added[0].x - 0.5, added[0].y + 4.3) < 0.25, added[0]
+    assert min(added[0].color) > 0.4, added[0].color  # white-ish, not the shadow's grey
+    assert renderer.best[0] > before + 1.0
+    assert renderer.used <= 8
+
+
+def test_a_shadow_the_render_lacks_is_not_taken_for_an_object(executor, tmp_path):
+    """The photo is the render with a patch of floor darkened, hue kept: no object explains that better than a shadow."""
+    scene = pale_floor_scene()
+    rendered = render_to(executor, scene, tmp_path / "scene.png")
+    image = to_linear(read_rgb(rendered))
+    rows, cols = np.mgrid[0:SIZE, 0:SIZE]
+    patch = ((rows - 88) / 12.0) ** 2 + ((cols - 88) / 20.0) ** 2 < 1.0
+    image[patch] *= 0.45
+    target = tmp_path / "target.png"
+    Image.fromarray((to_srgb(image) * 255).round().astype(np.uint8)).save(target)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=8)
+    kept = add_missing(fitting_analysis(target), scene, renderer)
+    assert [o.name for o in kept.objects] == ["red_box"]
+    assert renderer.used == 1  # the scene's own render: the patch was judged without one
+
+
+def test_a_found_objects_colour_is_matched_from_the_pixels_it_covers(executor, tmp_path):
+    """No region of the photo outlines a found object, so its colour comes from what it covers, not from a region it overlaps."""
+    truth = pale_floor_scene()
+    truth.objects.append(SceneObject("white_ball", "sphere", x=0.5, y=-4.3, sx=0.35, sy=0.35, sz=0.35, color=[0.8, 0.8, 0.8], found_by_render=True))
+    target = render_to(executor, truth, tmp_path / "target.png")
+    wrong = truth.copy()
+    wrong.objects[1].color = [0.3, 0.3, 0.3]
+    image = read_rgb(render_to(executor, wrong, tmp_path / "wrong.png"))
+    corrected = correct_colours(wrong, image, read_rgb(target), fitting_analysis(target))
+    assert (model_labels(wrong, image.shape) == 3).sum() > 20
+    assert min(corrected.objects[1].color) > 0.6, corrected.objects[1].color
+
+
+def test_a_lamps_shadow_falls_away_from_it_and_grows_with_height():
+    lamp = Light(kind="POINT", azimuth=0.0, elevation=45.0, distance=4.0)
+    points = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 2.0]])
+    on_floor = cast_on_floor(points, lamp, (0.0, 0.0))
+    assert np.allclose(on_floor[:, 2], 0.0) and np.allclose(on_floor[0], 0.0)
+    assert on_floor[2, 0] < on_floor[1, 0] < 0.0  # the lamp stands at +X: shadows fall towards -X, longer from higher up
+    sun = Light(kind="SUN", azimuth=0.0, elevation=45.0)
+    assert np.allclose(cast_on_floor(points, sun, (0.0, 0.0))[:, 0], [0.0, -1.0, -2.0])
