@@ -124,7 +124,7 @@ class ClassicalBackend:
             note = "refined placement, scale and rotation jointly"
             if round_ == 2:  # coloured and under the final camera, a render can tell what is missing and judge shapes that outline alike
                 count = len(scene.objects)
-                scene = search.shape_search(analysis, add_missing(analysis, scene, renderer), renderer, rank=0)
+                scene = search.shape_search(analysis, _find_missing(analysis, scene, renderer), renderer, rank=0)
                 if len(scene.objects) > count:
                     note = f"added {len(scene.objects) - count} object(s) where the render and the photo disagreed; {note}"
             return search.placement_search(scene, renderer, analysis), note
@@ -152,7 +152,7 @@ class ClassicalBackend:
         if round_ == 1:
             scene = search.camera_search(analysis, scene)
         if round_ == DISCOVERY_ROUND:
-            scene = add_missing(analysis, scene, renderer)
+            scene = _find_missing(analysis, scene, renderer)
         steps = [
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
@@ -199,7 +199,7 @@ class ClassicalBackend:
         return VerifyResult(verdict=verdict)
 
 
-def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
+def _find_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
     """Objects the segmentation missed, from discover.RENDERS renders of their own on top of the round's."""
     part = Renderer(renderer.render, renderer.target, discover.RENDERS, dress=renderer.dress, seen=dict(renderer.seen))
     scene = discover.add_missing(analysis, scene, part)

@@ -7,8 +7,9 @@ the bare floor than any segmentation: where the photo departs from it, away
 from the objects already drawn, something is missing. Each such blob is fitted
 with a primitive whose silhouette and cast shadow together cover it, coloured
 from the photo, and kept only when the photo inside the silhouette is more than
-the floor made darker or lighter (a shadow or a pool of light looks like that)
-and a render says the whole picture got closer.
+the floor made darker or lighter (a shadow or a pool of light looks like that),
+the photo shows an edge along its outline, and a render says the whole picture
+got closer.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 from skimage.color import rgb2lab
+from skimage.filters import sobel
 from skimage.transform import resize
 
 from seig.models.classical.analysis import Analysis, make_region, min_region_area
@@ -37,6 +39,7 @@ FAINT = 5.0  # CIE76 distance through which a blob grows from its clear mismatch
 GROWTH = 3  # pixels (at the render's size) a blob grows that way
 BLOBS = 4  # the most blobs tried per search, largest unexplained colour mass first
 FLOOR_CHANGE = (0.25, 0.06)  # spread of log brightness ratio, and chromaticity shift, below which a patch is floor in shade or light
+OUTLINE_EDGE = 6.0  # mean Sobel magnitude of lightness (L*) an outline must add to the render's: on the standard suite, 10 of 14 objects found on true ones did, 2 of 10 others
 STANDS = 0.3  # least height over width of a found object (the bench's shapes: 0.32 and up)
 MISFIT_REACH = 3  # pixels round a found object within which a later blob is taken for its misfit
 MIN_GAIN_DB = 0.05  # what a found object must add to the whole picture's PSNR
@@ -141,6 +144,17 @@ def floor_change(drawn: np.ndarray, image: np.ndarray, goal: np.ndarray) -> bool
     return float(ratio.std()) < FLOOR_CHANGE[0] and shift < FLOOR_CHANGE[1]
 
 
+def outline_shows(silhouette: np.ndarray, image: np.ndarray, goal: np.ndarray) -> bool:
+    """Whether the photo has an edge along the silhouette's outline that the render without the object lacks.
+
+    A thing occludes the floor behind it with a crisp outline; an object fitted into a shadow or a
+    pool of light the render lacks, or into the misfit beside another object, has none there.
+    """
+    rim = silhouette & ~ndimage.binary_erosion(silhouette)
+    seen, rendered = (sobel(rgb2lab(picture)[..., 0]) for picture in (goal, image))
+    return float(seen[rim].mean() - rendered[rim].mean()) >= OUTLINE_EDGE
+
+
 def matched_colour(color: list[float], drawn: np.ndarray, seen: np.ndarray, rendered: np.ndarray) -> list[float]:
     """``color`` scaled by photo over render inside ``drawn``, in linear light.
 
@@ -178,8 +192,9 @@ def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
         found.found_by_render = True
         trial = current.copy()
         trial.objects.append(found)
-        drawn = (model_labels(trial, image.shape) == 1 + len(trial.objects)) & blob
-        if drawn.sum() < 4 or floor_change(drawn, image, goal):
+        silhouette = model_labels(trial, image.shape) == 1 + len(trial.objects)
+        drawn = silhouette & blob
+        if drawn.sum() < 4 or floor_change(drawn, image, goal) or not outline_shows(silhouette, image, goal):
             continue
         found.color = matched_colour(scene.ground.color, drawn, seen, to_linear(image))
         first = renderer.image(trial, candidate=False)
