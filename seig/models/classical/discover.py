@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
 from skimage.color import rgb2lab
 from skimage.filters import sobel
 from skimage.transform import resize
@@ -26,11 +25,11 @@ from skimage.transform import resize
 from seig.models.classical.analysis import Analysis, make_region, min_region_area
 from seig.models.classical.camera import SKY, View, object_pieces, paint_convex, polygon_area, silhouette_polygons
 from seig.models.classical.estimate import colour_name, unique_name
-from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, candidates, refine_object
+from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, candidates, padded_box, refine_object
 from seig.models.classical.refine import Renderer, model_labels
 from seig.models.classical.scene import Light, Scene, SceneObject
 from seig.models.classical.search import best
-from seig.models.classical.shadows import sun_vector
+from seig.models.classical.shadows import along_sun, paint_on_floor, sun_vector
 from seig.tools.images import to_linear
 from seig.tools.metrics import psnr
 
@@ -64,14 +63,7 @@ class ShadowedTarget(RegionTarget):
             paint_convex(covered, poly, (r0, c0))
         area = polygon_area(polygons[0]) if len(polygons) == 1 else float(covered.sum())
         outside = max(area - covered.sum(), 0.0)  # silhouette spilling out of the crop is always wrong
-        for points in object_pieces(obj):
-            uv, depth = view.project(cast_on_floor(points, self.light, self.anchor))
-            if np.any(depth <= 0.05):
-                continue
-            try:
-                paint_convex(covered, uv[ConvexHull(uv).vertices], (r0, c0))
-            except (QhullError, ValueError):
-                continue
+        paint_on_floor(covered, view, [cast_on_floor(points, self.light, self.anchor) for points in object_pieces(obj)], (r0, c0))
         wrong = ((covered != self.mask) & self.care).sum() + outside
         return float(wrong) / max(self.area, 1)
 
@@ -80,7 +72,7 @@ def cast_on_floor(points: np.ndarray, light: Light, anchor: tuple[float, float])
     """Points pushed along the key light's rays onto the floor: parallel for a sun, from the lamp for the others."""
     towards = sun_vector(light.azimuth, light.elevation)
     if light.kind == "SUN":
-        return points - np.outer(points[:, 2] / towards[2], towards)
+        return along_sun(points, towards)
     lamp = np.array([anchor[0], anchor[1], 0.0]) + light.distance * towards
     height = np.minimum(points[:, 2], 0.95 * lamp[2])  # a point above the lamp casts no shadow on the floor: clamp it just below
     reach = lamp[2] / (lamp[2] - height)
@@ -109,11 +101,8 @@ def fit_blob(analysis: Analysis, scene: Scene, blob: np.ndarray, elsewhere: np.n
     shadow, or a neighbour's side, may lie there.
     """
     mask, other = (resize(m.astype(float), analysis.labels.shape, order=0) > 0.5 for m in (blob, elsewhere))
-    h, w = mask.shape
     rows, cols = np.nonzero(mask)
-    r0, r1, c0, c1 = rows.min(), rows.max(), cols.min(), cols.max()
-    pad_r, pad_c = max(4, (r1 - r0) // 2), max(4, (c1 - c0) // 2)
-    box = (max(0, r0 - pad_r), min(h, r1 + pad_r + 1), max(0, c0 - pad_c), min(w, c1 + pad_c + 1))
+    box = padded_box((rows.min(), rows.max(), cols.min(), cols.max()), mask.shape)
     crop = mask[box[0] : box[1], box[2] : box[3]]
     care = (analysis.labels[box[0] : box[1], box[2] : box[3]] != SKY) & ~other[box[0] : box[1], box[2] : box[3]]
     target = ShadowedTarget(mask=crop, care=care, box=box, area=int(crop.sum()), light=scene.light, anchor=scene.centre())
@@ -203,10 +192,11 @@ def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
         found.color = matched_colour(found.color, drawn, seen, to_linear(first))
         found.name = unique_name(f"{colour_name(np.array(found.color) ** (1 / 2.2))}_{found.shape}", used)
         checked = renderer.image(trial, candidate=False)  # a probe: only a gain past MIN_GAIN_DB makes it the scene
-        if checked is not None and psnr(goal, checked) > current_score + MIN_GAIN_DB:
-            current, current_score, image = trial, psnr(goal, checked), checked
+        score = -np.inf if checked is None else psnr(goal, checked)
+        if score > current_score + MIN_GAIN_DB:
+            current, current_score, image = trial, score, checked
             used.add(found.name)
             # what is left round a found object is its own misfit, for placement search to mend: not another object
-            tried |= ndimage.binary_dilation(model_labels(trial, image.shape) == 1 + len(trial.objects), iterations=MISFIT_REACH)
+            tried |= ndimage.binary_dilation(silhouette, iterations=MISFIT_REACH)
     renderer.image(current)  # already rendered: this only offers it as the round's best
     return best(renderer, current)

@@ -33,6 +33,14 @@ COVER_WEIGHT = 16.0  # the floor's loss for leaving all seen floor uncovered: a 
 UNSEEN_HORIZON_PITCH = 42.0
 
 
+def padded_box(bbox: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(row0, row1, col0, col1) of a crop round ``bbox`` (inclusive rows and columns), grown by half its size (4 px at least)."""
+    r0, r1, c0, c1 = bbox
+    h, w = shape[:2]
+    pad_r, pad_c = max(4, (r1 - r0) // 2), max(4, (c1 - c0) // 2)
+    return max(0, r0 - pad_r), min(h, r1 + pad_r + 1), max(0, c0 - pad_c), min(w, c1 + pad_c + 1)
+
+
 @dataclass
 class RegionTarget:
     """What one object's silhouette is compared with: its region, in a crop, minus pixels others may hide."""
@@ -44,10 +52,7 @@ class RegionTarget:
 
     @classmethod
     def build(cls, analysis: Analysis, index: int) -> "RegionTarget":
-        h, w = analysis.labels.shape
-        r0, r1, c0, c1 = analysis.regions[index].bbox()
-        pad_r, pad_c = max(4, (r1 - r0) // 2), max(4, (c1 - c0) // 2)
-        box = (max(0, r0 - pad_r), min(h, r1 + pad_r + 1), max(0, c0 - pad_c), min(w, c1 + pad_c + 1))
+        box = padded_box(analysis.regions[index].bbox(), analysis.labels.shape)
         crop = analysis.labels[box[0] : box[1], box[2] : box[3]]
         mask = crop == 2 + index
         care = (crop == SKY) | (crop == GROUND) | mask

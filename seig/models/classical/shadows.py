@@ -25,20 +25,29 @@ def sun_vector(azimuth: float, elevation: float) -> np.ndarray:
     return np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
 
 
+def along_sun(points: np.ndarray, towards_light: np.ndarray) -> np.ndarray:
+    """Points pushed along a distant light's parallel rays onto the floor."""
+    return points - np.outer(points[:, 2] / towards_light[2], towards_light)
+
+
+def paint_on_floor(mask: np.ndarray, view: View, pieces_on_floor: list[np.ndarray], origin: tuple[int, int] = (0, 0)) -> None:
+    """Paint the convex hull of each piece's floor points as the camera sees them (pieces reaching behind it are skipped)."""
+    for on_floor in pieces_on_floor:
+        uv, depth = view.project(on_floor)
+        if np.any(depth <= 0.05):
+            continue
+        try:
+            hull = uv[ConvexHull(uv).vertices]
+        except (QhullError, ValueError):
+            continue
+        paint_convex(mask, hull, origin)
+
+
 def shadow_mask(view: View, scene: Scene, towards_light: np.ndarray) -> np.ndarray:
     """Floor pixels the objects shade from a distant light along ``towards_light`` (objects themselves excluded)."""
     mask = np.zeros((view.height, view.width), dtype=bool)
     for obj in scene.objects:
-        for points in object_pieces(obj):
-            on_floor = points - np.outer(points[:, 2] / towards_light[2], towards_light)
-            uv, depth = view.project(on_floor)
-            if np.any(depth <= 0.05):
-                continue
-            try:
-                hull = uv[ConvexHull(uv).vertices]
-            except (QhullError, ValueError):
-                continue
-            paint_convex(mask, hull)
+        paint_on_floor(mask, view, [along_sun(points, towards_light) for points in object_pieces(obj)])
     return mask
 
 
