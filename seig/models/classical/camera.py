@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
+from seig.models.classical.raster import convex_hull, convex_pixels
 from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, SNOWMAN_HAT, TABLE_INSET, TABLE_LEG, TABLE_TOP, Camera, Ground, SceneObject
 
 SKY, GROUND = 0, 1  # label values; object k has label 2 + k
@@ -167,10 +167,9 @@ def silhouette_polygons(view: View, obj: SceneObject) -> list[np.ndarray] | None
         if obj.shape == "sphere" or (obj.shape == "snowman" and index < len(SNOWMAN_BALLS)):  # outlines already in order
             polygons.append(uv)
             continue
-        try:
-            polygons.append(uv[ConvexHull(uv).vertices])
-        except (QhullError, ValueError):
-            continue
+        hull = convex_hull(uv)
+        if len(hull) >= 3:
+            polygons.append(hull)
     return polygons
 
 
@@ -196,32 +195,9 @@ def draw_object(view: View, obj: SceneObject, out: np.ndarray, value: int, origi
 
 
 def convex_mask(poly: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> tuple[int, int, np.ndarray] | None:
-    """Pixels whose centres lie inside a convex polygon, as (top row, left column, mask of its bounding box).
-
-    Row by row, every edge bounds the inside from one side, so each row's inside is one span of
-    columns: a few hundred comparisons per polygon instead of one per edge and pixel.
-    """
-    poly = poly - [origin[1], origin[0]]
-    c0, r0 = np.floor(poly.min(axis=0)).astype(int)
-    c1, r1 = np.ceil(poly.max(axis=0)).astype(int)
-    c0, r0, c1, r1 = max(c0, 0), max(r0, 0), min(c1, shape[1]), min(r1, shape[0])
-    if c1 <= c0 or r1 <= r0:
-        return None
-    px, py = poly[:, :1], poly[:, 1:]
-    ex, ey = np.concatenate([px[1:], px[:1]]) - px, np.concatenate([py[1:], py[:1]]) - py
-    twice_area = float(np.sum(px * ey - py * ex))
-    if twice_area == 0.0:
-        return None
-    sign = 1.0 if twice_area > 0 else -1.0
-    # Inside means sign * (ex * (y - py) - ey * (x - px)) >= 0 for every edge, i.e. a * x <= b on each row y:
-    a = sign * ey
-    b = sign * (ex * (np.arange(r0, r1)[None, :] + 0.5 - py) + ey * px)
-    bound = b / np.where(a == 0, 1.0, a)
-    high = np.where(a > 0, bound, np.inf).min(axis=0)
-    low = np.where(a < 0, bound, -np.inf).max(axis=0)
-    low[np.any((a == 0) & (b < 0), axis=0)] = np.inf  # a row outside an edge parallel to it
-    x = np.arange(c0, c1) + 0.5
-    return r0, c0, (x[None, :] >= low[:, None]) & (x[None, :] <= high[:, None])
+    """Pixels whose centres lie inside a convex polygon, as (top row, left column, mask of its bounding box); None if none."""
+    top, left, inside = convex_pixels(np.asarray(poly, dtype=float), shape[0], shape[1], origin[0], origin[1])
+    return (top, left, inside) if inside.size else None
 
 
 def paint_convex(mask: np.ndarray, poly: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:

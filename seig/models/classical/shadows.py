@@ -9,10 +9,10 @@ hundreds of directions can be compared with the photo's shadow mask.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
 from seig.models.classical.analysis import Analysis
 from seig.models.classical.camera import GROUND, View, label_map, object_pieces, paint_convex
+from seig.models.classical.raster import convex_hull
 from seig.models.classical.scene import Scene
 
 COARSE_AZIMUTHS = np.arange(0.0, 360.0, 15.0)
@@ -36,11 +36,9 @@ def paint_on_floor(mask: np.ndarray, view: View, pieces_on_floor: list[np.ndarra
         uv, depth = view.project(on_floor)
         if np.any(depth <= 0.05):
             continue
-        try:
-            hull = uv[ConvexHull(uv).vertices]
-        except (QhullError, ValueError):
-            continue
-        paint_convex(mask, hull, origin)
+        hull = convex_hull(uv)
+        if len(hull) >= 3:
+            paint_convex(mask, hull, origin)
 
 
 def shadow_mask(view: View, scene: Scene, towards_light: np.ndarray) -> np.ndarray:
