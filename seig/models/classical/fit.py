@@ -187,15 +187,14 @@ def ring_starts(view: View, region: Region, name: str, fitted: dict[str, tuple[S
     return [*lying, *standing]
 
 
-def table_starts(view: View, fitted: dict[str, tuple[SceneObject, float]]) -> list[SceneObject]:
-    """Table starts from the fitted box: its outline less the floor seen between the legs, or its top lifted onto legs.
+def table_starts(view: View, box: SceneObject) -> list[SceneObject]:
+    """Table starts from a fitted box: its outline less the floor seen between the legs, or its top lifted onto legs.
 
     A box too flat to be a table is a table top lying on the floor. A top at
     height h outlines exactly like a floor-level slab scaled about the camera by
     H / (H - h), so the slab is slid along the sight lines up to a few table
     heights, and the legs then tell which fits.
     """
-    box = fitted["cube"][0]
     starts = [replace(box, shape="table", rotation=(box.rotation + turn) % 180) for turn in (0.0, 90.0)]
     half = max(box.sx, box.sy)
     if box.sz >= TABLE_STANCE * half:
@@ -212,18 +211,26 @@ def table_starts(view: View, fitted: dict[str, tuple[SceneObject, float]]) -> li
 
 
 def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120, rings: bool = False) -> dict[str, tuple[SceneObject, float]]:
-    """The best fit of every shape class and its loss (prior included); rings only when asked or a hole is seen."""
+    """The best fit of every shape class and its loss (prior included); rings only when asked or a hole is seen.
+
+    Tables start from every turn's box fit, not just the best: a table's legs
+    make its loss rugged, and the box that outlines best is often not the one
+    a table fits best from.
+    """
     by_shape: dict[str, tuple[SceneObject, float]] = {}
 
-    def consider(starts: list[SceneObject]) -> None:
+    def consider(starts: list[SceneObject]) -> list[SceneObject]:
+        fits = []
         for start in starts:
             fitted, loss = refine_object(view, target, start, evaluations)
             loss += SHAPE_PRIOR[start.shape]
             if start.shape not in by_shape or loss < by_shape[start.shape][1]:
                 by_shape[start.shape] = (fitted, loss)
+            fits.append(fitted)
+        return fits
 
-    consider(candidates(view, region, name))
-    consider(table_starts(view, by_shape))
+    boxes = [fitted for fitted in consider(candidates(view, region, name)) if fitted.shape == "cube"]
+    consider([start for box in boxes for start in table_starts(view, box)])
     if rings or region.has_hole:
         consider(ring_starts(view, region, name, by_shape))
     return by_shape
