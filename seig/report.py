@@ -49,6 +49,7 @@ def build_report(state: SeigState, *, final: dict, lpips_note: str | None, threa
         "settings": state.settings.model_dump(),
         "plan": state.plan.model_dump() if state.plan else None,
         "plan_tokens": state.plan_tokens,
+        "plan_seconds": state.plan_seconds,
         "lpips": lpips_note or "available",
         "final": final,
         "stages": stage_summaries(state),
@@ -56,7 +57,7 @@ def build_report(state: SeigState, *, final: dict, lpips_note: str | None, threa
         "totals": {
             "rounds": len(state.history),
             "renders": sum(r.renders for r in state.history) + 1,
-            "seconds": round(sum(sum(r.timings.values()) for r in state.history), 2),
+            "seconds": round(state.plan_seconds + sum(sum(r.timings.values()) for r in state.history), 2),
             "tokens": state.plan_tokens + sum(r.tokens for r in state.history),
         },
     }

@@ -187,9 +187,9 @@ def test_smoke_suite_writes_table_csv_and_plot(tmp_path):
         assert 5 < float(row["psnr"]) <= 60 and 0 <= float(row["iou"]) <= 1
         assert int(row["renders"]) >= 1
     staged_stages = dict(part.split("=") for part in rows[0]["stage_seconds"].split())
-    assert list(staged_stages) == ["scaffold", "geometry", "materials", "composition", "lighting"]
+    assert list(staged_stages) == ["plan", "scaffold", "geometry", "materials", "composition", "lighting"]
     assert all(float(v) > 0 for v in staged_stages.values())
-    assert list(dict(part.split("=") for part in rows[1]["stage_seconds"].split())) == ["all"]
+    assert list(dict(part.split("=") for part in rows[1]["stage_seconds"].split())) == ["plan", "all"]
     report = (out / "report.md").read_text()
     assert "| staged |" in report and "| monolithic |" in report and "Targets" in report
     assert "Seconds per stage" in report

@@ -132,6 +132,13 @@ def _reconstruct(image: Path, run_dir: Path, settings: RunSettings, ctx: Context
     return report, None, time.perf_counter() - start
 
 
+def _stage_seconds(report: dict | None) -> dict[str, float]:
+    """Seconds reading the photo, then per stage: where a run's time went."""
+    if report is None:
+        return {}
+    return {"plan": report.get("plan_seconds", 0.0)} | {stage["stage"]: stage["seconds"] for stage in report.get("stages", [])}
+
+
 def _row(case: SceneCase, mode: str, score: SceneScore, report: dict | None, seconds: float, error: str | None) -> dict:
     figures = score.as_dict()
     totals = (report or {}).get("totals", {})
@@ -143,7 +150,7 @@ def _row(case: SceneCase, mode: str, score: SceneScore, report: dict | None, sec
         renders=totals.get("renders"),
         rounds=totals.get("rounds"),
         seconds=round(seconds, 2),
-        stage_seconds={stage["stage"]: stage["seconds"] for stage in (report or {}).get("stages", [])},
+        stage_seconds=_stage_seconds(report),
         error=error or score.error,
     )
     return row

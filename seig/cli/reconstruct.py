@@ -122,6 +122,7 @@ def print_summary(thread_id: str, ctx: Context) -> None:
     table = Table(title=f"seig run {thread_id}")
     for column in ("stage", "rounds", "renders", "seconds", "best PSNR", "best SSIM", "LPIPS"):
         table.add_column(column, justify="right" if column != "stage" else "left")
+    table.add_row("plan", "-", "-", f"{state.plan_seconds:.1f}", "-", "-", "-")
     for row in stage_summaries(state):
         table.add_row(
             row["stage"],

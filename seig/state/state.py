@@ -168,6 +168,7 @@ class SeigState(BaseModel):
     stage_done: bool = False
     decision: Literal["approve", "revise", "redo"] | None = None
     plan_tokens: int = 0
+    plan_seconds: float = 0.0
 
     history: Annotated[list[RoundRecord], operator.add] = Field(default_factory=list)
     status: Literal["running", "done", "failed"] = "running"
