@@ -147,6 +147,21 @@ def test_a_table_top_is_lifted_onto_its_legs_not_laid_flat_on_the_floor():
     assert abs(fitted.sz / table.sz - 1) < 0.2, fitted
 
 
+@pytest.mark.parametrize("u, v, sx, sy, sz, rotation", [(41.06, 109.94, 0.437, 0.481, 0.445, 44.22), (40.27, 120.85, 0.469, 0.293, 0.455, 86.53)])
+def test_a_table_is_fitted_from_every_turn_of_its_box_not_only_the_best(u, v, sx, sy, sz, rotation):
+    """Here the box that outlines the table best starts its table fit in a wrong valley, a third too low."""
+    view = View(CAMERA, SIDE, SIDE)
+    table = _placed(view, u, v, shape="table", sx=sx, sy=sy, sz=sz, rotation=rotation)
+    image, _ = _draw([table], [(0.45, 0.75, 0.45)])
+    analysis = analyse_image(image)
+
+    scene, reports = fit_geometry(analysis, Scene(camera=CAMERA))
+
+    assert scene.objects[0].shape == "table"
+    assert abs(scene.objects[0].sz / table.sz - 1) < 0.1, scene.objects[0]
+    assert reports[0]["loss"] < 0.05
+
+
 def test_a_table_refitted_under_another_camera_starts_from_its_fit_and_keeps_its_proportions():
     """The camera search refits every object under nearby cameras; a table's footprint guess floats its top."""
     view = View(CAMERA, SIDE, SIDE)
