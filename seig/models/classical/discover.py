@@ -23,7 +23,7 @@ from skimage.filters import sobel
 from skimage.transform import resize
 
 from seig.models.classical.analysis import Analysis, make_region, min_region_area
-from seig.models.classical.camera import SKY, View, object_pieces, paint_convex, polygon_area, silhouette_polygons
+from seig.models.classical.camera import SKY, View, object_pieces, silhouette_polygons
 from seig.models.classical.estimate import colour_name, unique_name
 from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, candidates, padded_box, refine_object
 from seig.models.classical.refine import Renderer, model_labels
@@ -57,15 +57,9 @@ class ShadowedTarget(RegionTarget):
         polygons = silhouette_polygons(view, obj)
         if not polygons:
             return 10.0
-        r0, _, c0, _ = self.box
-        covered = np.zeros(self.mask.shape, dtype=bool)
-        for poly in polygons:
-            paint_convex(covered, poly, (r0, c0))
-        area = polygon_area(polygons[0]) if len(polygons) == 1 else float(covered.sum())
-        outside = max(area - covered.sum(), 0.0)  # silhouette spilling out of the crop is always wrong
-        paint_on_floor(covered, view, [cast_on_floor(points, self.light, self.anchor) for points in object_pieces(obj)], (r0, c0))
-        wrong = ((covered != self.mask) & self.care).sum() + outside
-        return float(wrong) / max(self.area, 1)
+        covered, outside = self.paint(polygons)
+        paint_on_floor(covered, view, [cast_on_floor(points, self.light, self.anchor) for points in object_pieces(obj)], (self.box[0], self.box[2]))
+        return self.error(covered, outside)
 
 
 def cast_on_floor(points: np.ndarray, light: Light, anchor: tuple[float, float]) -> np.ndarray:

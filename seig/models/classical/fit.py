@@ -63,18 +63,24 @@ class RegionTarget:
         if not polygons:
             return 10.0
         hat = polygons[len(SNOWMAN_BALLS) :] if obj.shape == "snowman" else []
-        polygons = polygons[: len(polygons) - len(hat)]
-        inside = np.zeros(self.mask.shape, dtype=bool)
+        inside, outside = self.paint(polygons[: len(polygons) - len(hat)])
+        if hat:  # a hat may explain the region's pixels but is never wrong: a dark one often reads as floor in shadow
+            worn, _ = self.paint(hat)
+            inside |= worn & self.mask
+        return self.error(inside, outside)
+
+    def paint(self, polygons: list[np.ndarray]) -> tuple[np.ndarray, float]:
+        """The polygons drawn in the crop, and how many of their pixels spill out of it."""
         r0, _, c0, _ = self.box
+        inside = np.zeros(self.mask.shape, dtype=bool)
         for poly in polygons:
             paint_convex(inside, poly, (r0, c0))
         area = polygon_area(polygons[0]) if len(polygons) == 1 else float(inside.sum())
-        outside = max(area - inside.sum(), 0.0)  # silhouette spilling out of the crop is always wrong
-        if hat:  # a hat may explain the region's pixels but is never wrong: a dark one often reads as floor in shadow
-            worn = np.zeros(self.mask.shape, dtype=bool)
-            paint_convex(worn, hat[0], (r0, c0))
-            inside |= worn & self.mask
-        wrong = ((inside != self.mask) & self.care).sum() + outside
+        return inside, max(area - inside.sum(), 0.0)
+
+    def error(self, drawn: np.ndarray, outside: float) -> float:
+        """Pixels drawn and seen disagree on where they are cared about, and drawn ones out of the crop (always wrong), over the region's area."""
+        wrong = ((drawn != self.mask) & self.care).sum() + outside
         return float(wrong) / max(self.area, 1)
 
 
