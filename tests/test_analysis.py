@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from seig.models.classical.analysis import EDGE_CONTRAST, Region, _boundary_contrast, _hugs_sky, _merge_fragments, analyse_image
 from seig.models.classical.snowmen import ball_masks, group_snowmen
+from seig.tools.images import read_rgb
 
 SIDE = 160
 
@@ -38,6 +42,18 @@ def test_an_over_exposed_pool_of_lamp_light_is_floor_not_an_object():
     assert (image.max(axis=-1) > 0.98).sum() > 400  # the case really has a clipped pool
     assert len(analysis.regions) == 1
     assert _iou(analysis.regions[0].mask, box) > 0.8
+
+
+def test_a_pool_of_lamp_light_around_objects_is_floor_though_their_outlines_line_its_rim():
+    """A rendered scene (the bench's 1006) whose lamp lights a pool wrapping a cube, a ball and their shadows.
+
+    Judged by its whole rim, the pool looked outlined and swallowed both objects into one region.
+    """
+    data = Path(__file__).parent / "data"
+    truth = np.asarray(Image.open(data / "lamp_pool.mask.png"))
+    analysis = analyse_image(read_rgb(data / "lamp_pool.png"))
+    found = [max(_iou(region.mask, truth == i) for region in analysis.regions) for i in range(1, truth.max() + 1)]
+    assert sum(iou > 0.5 for iou in found) >= 5, found
 
 
 def test_the_shaded_side_of_an_object_the_floors_colour_is_kept_by_its_outline():

@@ -44,7 +44,7 @@ FRAGMENT_REACH = 1 / 64  # how far out (share of the long side) a piece's outlin
 # shaded patch (inside, then around it) must already be object for the patch to join it.
 ENCLOSE_EDGE, ENCLOSE_GAP, ENCLOSE_OPEN, ENCLOSE_SHARE = (1.5, 4.0), 2, 0.05, (0.08, 0.5)
 HUE_SIGMA, HUE_STEPS = 0.06, 6  # blur (share of the long side) and growth steps of the floor's hue field
-POOL_RIM = (75, 2.0)  # percentile and Lab units per pixel along a light pool's rim
+POOL_RIM = (75, 2.0, 0.25)  # percentile and Lab units per pixel along a light pool's rim, away from outlines, which must be this share of it
 
 
 @dataclass
@@ -201,17 +201,20 @@ def _floor_hue_field(chroma: np.ndarray, seed: np.ndarray, below: np.ndarray, st
     return field
 
 
-def _light_pools(bright: np.ndarray, lit: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def _light_pools(bright: np.ndarray, lit: np.ndarray, edges: np.ndarray, open_area: np.ndarray) -> np.ndarray:
     """Floor under a lamp, brighter than the smooth floor model can follow: it fades into lit floor without an edge.
 
     A floor-coloured object brighter than the floor has an outline; a pool of light only a gradient.
+    Where the pool meets an object, the object's outline lines its rim: only its rim on open floor
+    (edge-free and reaching the frame) is judged.
     """
     pools = np.zeros_like(bright)
     pieces, n = ndimage.label(bright)
     for i in range(1, n + 1):
         piece = pieces == i
         rim = ndimage.binary_dilation(piece, iterations=2) & lit
-        if rim.sum() >= 8 and np.percentile(edges[rim], POOL_RIM[0]) < POOL_RIM[1]:
+        open_rim = rim & open_area
+        if open_rim.sum() >= max(8, POOL_RIM[2] * rim.sum()) and np.percentile(edges[open_rim], POOL_RIM[0]) < POOL_RIM[1]:
             pools |= piece
     return pools
 
@@ -431,7 +434,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
     model = _fit_ground_brightness(lum, candidate)
     ratio = lum / np.maximum(model, 1e-4)
     lit = candidate & (ratio > 0.8) & (ratio < 1.25)
-    lit |= _light_pools(candidate & (ratio >= 1.25), lit, edges)
+    lit |= _light_pools(candidate & (ratio >= 1.25), lit, edges, outlines.open_area)
     shadow = below & (near_lit | near_tint) & (ratio <= 0.8) & (ratio > 0.02)
     shadow |= below & (lum < 0.004) & ~lit  # pitch-black shadows have no reliable chroma
     ground = lit | shadow
