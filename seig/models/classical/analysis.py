@@ -44,7 +44,7 @@ FRAGMENT_REACH = 1 / 64  # how far out (share of the long side) a piece's outlin
 # shaded patch (inside, then around it) must already be object for the patch to join it.
 ENCLOSE_EDGE, ENCLOSE_GAP, ENCLOSE_OPEN, ENCLOSE_SHARE = (1.5, 4.0), 2, 0.05, (0.08, 0.5)
 HUE_SIGMA, HUE_STEPS = 0.06, 6  # blur (share of the long side) and growth steps of the floor's hue field
-POOL_RIM = (75, 2.0, 0.25)  # percentile and Lab units per pixel along a light pool's rim, away from outlines, which must be this share of it
+POOL_RIM = (75, 2.0, 0.25)  # percentile and Lab units per pixel along a light pool's rim on open floor; the least share of its rim there
 
 
 @dataclass
