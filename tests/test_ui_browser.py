@@ -92,6 +92,14 @@ def set_number(page, label: str, value: int) -> None:
         ".some(i => i.getAttribute('aria-label') === label && i.value === value)",
         arg=[label, str(value)],
     )
+    script_idle(page)
+
+
+def script_idle(page) -> None:
+    """Wait until the app's script has finished its rerun: a click landing mid-rerun can be lost."""
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stApp"]')).to_have_attribute("data-test-script-state", "notRunning")
 
 
 def loaded_image(page, caption: str):
@@ -137,6 +145,7 @@ def test_upload_run_approve_and_download(studio, photo, tmp_path):
             for label, value in (("Loop resolution (px)", 32), ("Loop samples", 2), ("Final resolution (px)", 48), ("Final samples", 2)):
                 set_number(page, label, value)
             page.screenshot(path=str(shots / "1-new-run.png"), full_page=True)
+            script_idle(page)
             page.get_by_role("button", name="Start run").click()
             progress = page.locator('[data-testid="stProgress"]')
             expect(progress).to_contain_text("scaffold", timeout=60_000)  # the live line while Blender works
