@@ -145,8 +145,7 @@ def test_upload_run_approve_and_download(studio, photo, tmp_path):
             for label, value in (("Loop resolution (px)", 32), ("Loop samples", 2), ("Final resolution (px)", 48), ("Final samples", 2)):
                 set_number(page, label, value)
             page.screenshot(path=str(shots / "1-new-run.png"), full_page=True)
-            script_idle(page)
-            page.get_by_role("button", name="Start run").click()
+            page.get_by_role("button", name="Start run").click()  # set_number waited for the rerun its input started
             progress = page.locator('[data-testid="stProgress"]')
             expect(progress).to_contain_text("scaffold", timeout=60_000)  # the live line while Blender works
             page.screenshot(path=str(shots / "2-progress.png"), full_page=True)
