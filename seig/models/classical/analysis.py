@@ -27,7 +27,7 @@ from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import remove_small_holes
 
 from seig.models.classical.camera import GROUND, SKY
-from seig.models.classical.snowmen import group_snowmen
+from seig.models.classical.snowmen import group_snowmen, snowmen_under_hats
 from seig.tools.images import file_version, read_rgb, render_size, to_linear
 
 IGNORE = -1
@@ -384,6 +384,24 @@ def _snowmen_as_one(regions: list[Region], image: np.ndarray, lum: np.ndarray, l
     return [make_region(m, image, lum) for m in masks]
 
 
+def _snowmen_under_hats(regions: list[Region], image: np.ndarray, lab: np.ndarray, lum: np.ndarray, labels: np.ndarray,
+                        lit: np.ndarray, shadow: np.ndarray, edges: np.ndarray, min_area: int) -> list[Region]:
+    """Snowmen the pieces did not give, found from their hats (see ``snowmen``); each takes its pixels from any region."""
+    owned = np.logical_or.reduce([r.mask for r in regions]) if regions else np.zeros(labels.shape, dtype=bool)
+    sky = labels == SKY
+    found = snowmen_under_hats(lab[..., 0], np.hypot(lab[..., 1], lab[..., 2]), _chroma(to_linear(image)), edges,
+                               lit, sky, ~owned & ~sky & ~lit, labels == GROUND)
+    for mask in found:
+        if any((r.mask & mask).sum() >= 0.5 * (r.mask | mask).sum() for r in regions):
+            continue  # the pieces gave this one already
+        rests = [(region, region.mask & ~mask) for region in regions]
+        regions = [region if rest.sum() == region.area else make_region(rest, image, lum) for region, rest in rests if rest.sum() >= min_area]
+        regions.append(make_region(mask, image, lum))
+        lit &= ~mask
+        shadow &= ~mask
+    return regions
+
+
 def _drop_holes(regions: list[Region], chroma: np.ndarray, ground_chroma: np.ndarray, labels: np.ndarray) -> list[Region]:
     """Floor seen through a ring (a torus hole) is floor: enclosed by one region and floor-coloured."""
     kept = []
@@ -467,6 +485,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
             regions.append(make_region(part, image, lum))
     regions = _drop_holes(regions, chroma, ground_chroma, labels)
     regions = _snowmen_as_one(regions, image, lum, labels, lit, shadow)
+    regions = _snowmen_under_hats(regions, image, lab, lum, labels, lit, shadow, edges, min_area)
     regions = _merge_fragments(regions, image, lum)
     regions.sort(key=lambda r: -r.area)
     regions = regions[:MAX_REGIONS]

@@ -10,6 +10,12 @@ the discs take in whole, with no lit floor inside them, showing on every ball
 and on two of them well, the base standing on floor seen inside the frame. They
 become one region; the shade between them joins it, and the shade elsewhere
 inside the discs is marked unsure, neither object nor floor.
+
+When the pieces cannot be told apart (the lit side reads as pale floor, or a
+piece merged with a neighbour of another colour), the hat still can: a small
+black box with a bright head under it. ``snowmen_under_hats`` fits the stack
+of discs below each such box to the outline the photo draws and takes the
+snow-coloured and shaded pixels inside it.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import ndimage
 from scipy.optimize import minimize
 from skimage.morphology import convex_hull_image
 
-from seig.models.classical.scene import SNOWMAN_BALLS
+from seig.models.classical.scene import SNOWMAN_BALLS, SNOWMAN_HAT
 
 FIT_LOSS = 0.15  # largest share of the discs' area that may be wrong: lit floor inside, pieces cut through or sticking out
 SHOWN = (0.1, 0.25)  # least share of every ball, and of two of them, the pieces must show; the rest may be shade
@@ -30,6 +37,17 @@ SAME_COLOUR = 0.05  # largest distance in linear chromaticity between pieces of 
 HAT = (0.45, 0.6)  # a hat's half width and height above the head, in base radii: neither floor nor snowman there
 SQUEEZE = (0.5, 1.15)  # the stack's height over the model's: the camera's pitch squeezes it, perspective stretches it a little
 FIT_EVALUATIONS = 120
+# A hat in the photo: L* under the first figure and under this share of lit floor's, Lab chroma under the last.
+HAT_DARK = (35.0, 0.5, 10.0)
+# A hat's box: least pixels and rows, least share of its box filled, least height over width (a hat seen from
+# the side is half as high as wide; a shadow's dark seam under a table top is one row).
+HAT_BOX = (6, 3, 0.4, 0.3)
+# A stack under a hat is a snowman when this share of its discs is snow or shade, its outline is at least this
+# sharp (Lab units per pixel, as for regions) and the head's bright side is this much lighter (L*) than the hat.
+# On 72 bench scenes: 19 of 43 hats accepted, no false one.
+UNDER_HAT = (0.75, 4.0, 30.0)
+SNOW_HUE = 0.05  # largest distance in linear chromaticity from the snow's lit colour of a pixel that is snow
+WIDENINGS = (0.8, 0.9, 1.0, 1.12, 1.25)  # the hat's width in the photo over the model's, tried
 
 
 def _centre(params: np.ndarray, height: float) -> tuple[float, float, float]:
@@ -183,3 +201,69 @@ def group_snowmen(masks: list[np.ndarray], chroma: np.ndarray, floor: np.ndarray
         grouped.append(pieces | between)
         unsure |= shade & ~between
     return grouped + [m for k, m in enumerate(masks) if 2 + k not in taken], unsure
+
+
+def hat_boxes(lightness: np.ndarray, chroma: np.ndarray, floor_lightness: float) -> list[np.ndarray]:
+    """Small dark grey blobs shaped like a top hat seen from the side or a little above."""
+    dark = (lightness < min(HAT_DARK[0], HAT_DARK[1] * floor_lightness)) & (chroma < HAT_DARK[2])
+    pieces, _ = ndimage.label(dark)
+    hats = []
+    for index, box in enumerate(ndimage.find_objects(pieces), start=1):
+        height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
+        area = int((pieces[box] == index).sum())
+        if (area >= HAT_BOX[0] and height >= HAT_BOX[1] and area >= HAT_BOX[2] * height * width
+                and height >= HAT_BOX[3] * width and width <= dark.shape[1] // 8):
+            hats.append(pieces == index)
+    return hats
+
+
+def stack_under(hat: np.ndarray, edges: np.ndarray, ground: np.ndarray) -> list[np.ndarray] | None:
+    """The balls' discs under a hat, standing on floor, whose outline the photo draws most sharply; None if none fits."""
+    rows, cols = np.nonzero(hat)
+    width = cols.max() - cols.min() + 1
+    u, v = cols.mean() + 0.5, rows.mean() + 0.5
+    near_hat = ndimage.binary_dilation(hat, iterations=2)
+    best = None
+    for widen in WIDENINGS:
+        s = widen * width / (2 * SNOWMAN_HAT[0])
+        for squeeze in np.arange(SQUEEZE[0], SQUEEZE[1] + 1e-6, 0.05):
+            params = np.array([u, v + (SNOWMAN_HAT[2] - 1.0) * s * squeeze, math.log(s), squeeze])
+            balls = ball_masks(hat.shape, params)
+            discs = np.logical_or.reduce(balls)
+            if not stands_on(discs, ground):
+                continue
+            outline = discs & ~ndimage.binary_erosion(discs) & ~near_hat
+            sharpness = float(edges[outline].mean()) if outline.any() else 0.0
+            if best is None or sharpness > best[0]:
+                best = (sharpness, balls)
+    if best is None or best[0] < UNDER_HAT[1]:
+        return None
+    return best[1]
+
+
+def snowmen_under_hats(lightness: np.ndarray, chroma: np.ndarray, lin_chroma: np.ndarray, edges: np.ndarray,
+                       lit: np.ndarray, sky: np.ndarray, shade: np.ndarray, ground: np.ndarray) -> list[np.ndarray]:
+    """Masks of the snowmen found from their hats: hat plus the snow and shade inside the discs under it.
+
+    ``lightness``/``chroma`` are Lab L* and chroma, ``lin_chroma`` linear
+    chromaticity; ``lit`` is lit floor, ``shade`` pixels that are neither lit
+    floor nor sky nor any object's (floor shadow, unsure), and ``ground`` floor
+    lit or in shade. Lit floor inside the discs is snow only where lighter than
+    lit floor's median: a snowball's lit side on pale floor.
+    """
+    floor_lightness = float(np.median(lightness[lit])) if lit.any() else 50.0
+    found = []
+    for hat in hat_boxes(lightness, chroma, floor_lightness):
+        balls = stack_under(hat, edges, ground)
+        if balls is None:
+            continue
+        body = np.logical_or.reduce(balls) & ~hat
+        bright = body & (lightness >= np.percentile(lightness[body], 75))
+        snow_hue = np.median(lin_chroma[bright], axis=0)
+        snowy = np.linalg.norm(lin_chroma - snow_hue, axis=-1) < SNOW_HUE
+        snow = body & ((snowy & ~sky & (~lit | (lightness > floor_lightness + 5))) | shade)
+        head = balls[-1] & ~hat
+        contrast = float(np.percentile(lightness[head], 75) - lightness[hat].mean()) if head.any() else 0.0
+        if snow.sum() >= UNDER_HAT[0] * body.sum() and contrast >= UNDER_HAT[2]:
+            found.append(snow | hat)
+    return found
