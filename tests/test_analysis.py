@@ -9,7 +9,7 @@ from PIL import Image
 from scipy import ndimage
 
 from seig.models.classical.analysis import EDGE_CONTRAST, Region, _boundary_contrast, _hugs_sky, _merge_fragments, analyse_image
-from seig.models.classical.snowmen import ball_masks, group_snowmen
+from seig.models.classical.snowmen import ball_masks, group_snowmen, hat_boxes
 from seig.tools.images import read_rgb
 
 SIDE = 160
@@ -189,3 +189,15 @@ def test_snowmen_whose_lit_side_reads_as_floor_are_found_from_their_hats():
     found = [max(_iou(region.mask, truth == i) for region in analysis.regions) for i in snowmen]
     assert sum(iou > 0.5 for iou in found) >= 3, found
     assert len(analysis.regions) <= 10  # no shadow or seam taken for a hat
+
+
+def test_a_hat_is_a_small_dark_box_not_a_dark_seam_or_a_dark_floor():
+    """A top hat seen from the side is about half as high as wide; the shadow under a table top is a seam one row high."""
+    lightness, chroma = np.full((SIDE, SIDE), 60.0), np.full((SIDE, SIDE), 3.0)
+    lightness[40:45, 30:40] = 12.0  # a hat, 10 x 5 px
+    lightness[90, 20:34] = 12.0  # a seam
+    lightness[120:126, 100:110] = 12.0
+    chroma[120:126, 100:110] = 30.0  # a dark but strongly coloured patch: a shadow on a red floor, not a black hat
+    hats = hat_boxes(lightness, chroma, floor_lightness=60.0)
+    assert len(hats) == 1 and hats[0][42, 35]
+    assert hat_boxes(lightness, chroma, floor_lightness=20.0) == []  # on a floor this dark, black is not telling
