@@ -386,7 +386,10 @@ def _snowmen_as_one(regions: list[Region], image: np.ndarray, lum: np.ndarray, l
 
 def _snowmen_under_hats(regions: list[Region], image: np.ndarray, lab: np.ndarray, lum: np.ndarray, labels: np.ndarray,
                         lit: np.ndarray, shadow: np.ndarray, edges: np.ndarray, min_area: int) -> list[Region]:
-    """Snowmen the pieces did not give, found from their hats (see ``snowmen``); each takes its pixels from any region."""
+    """Snowmen the pieces did not give, found from their hats (see ``snowmen``).
+
+    Each takes its pixels from any region they were in, and from lit floor and shadow (``lit`` and ``shadow`` change in place).
+    """
     owned = np.logical_or.reduce([r.mask for r in regions]) if regions else np.zeros(labels.shape, dtype=bool)
     sky = labels == SKY
     found = snowmen_under_hats(lab[..., 0], np.hypot(lab[..., 1], lab[..., 2]), _chroma(to_linear(image)), edges,
