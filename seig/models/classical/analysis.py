@@ -384,7 +384,7 @@ def _snowmen_as_one(regions: list[Region], image: np.ndarray, lum: np.ndarray, l
     return [make_region(m, image, lum) for m in masks]
 
 
-def _snowmen_under_hats(regions: list[Region], image: np.ndarray, lab: np.ndarray, lum: np.ndarray, labels: np.ndarray,
+def _snowmen_under_hats(regions: list[Region], image: np.ndarray, lab: np.ndarray, chroma: np.ndarray, lum: np.ndarray, labels: np.ndarray,
                         lit: np.ndarray, shadow: np.ndarray, edges: np.ndarray, min_area: int) -> list[Region]:
     """Snowmen the pieces did not give, found from their hats (see ``snowmen``).
 
@@ -392,7 +392,7 @@ def _snowmen_under_hats(regions: list[Region], image: np.ndarray, lab: np.ndarra
     """
     owned = np.logical_or.reduce([r.mask for r in regions]) if regions else np.zeros(labels.shape, dtype=bool)
     sky = labels == SKY
-    found = snowmen_under_hats(lab[..., 0], np.hypot(lab[..., 1], lab[..., 2]), _chroma(to_linear(image)), edges,
+    found = snowmen_under_hats(lab[..., 0], np.hypot(lab[..., 1], lab[..., 2]), chroma, edges,
                                lit, sky, ~owned & ~sky & ~lit, labels == GROUND)
     for mask in found:
         if any((r.mask & mask).sum() >= 0.5 * (r.mask | mask).sum() for r in regions):
@@ -488,7 +488,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
             regions.append(make_region(part, image, lum))
     regions = _drop_holes(regions, chroma, ground_chroma, labels)
     regions = _snowmen_as_one(regions, image, lum, labels, lit, shadow)
-    regions = _snowmen_under_hats(regions, image, lab, lum, labels, lit, shadow, edges, min_area)
+    regions = _snowmen_under_hats(regions, image, lab, chroma, lum, labels, lit, shadow, edges, min_area)
     regions = _merge_fragments(regions, image, lum)
     regions.sort(key=lambda r: -r.area)
     regions = regions[:MAX_REGIONS]
