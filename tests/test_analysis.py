@@ -126,6 +126,22 @@ def test_far_floor_spanning_the_frame_under_the_sky_is_floor_however_deep():
     assert not _hugs_sky(box, sky)
 
 
+def test_the_floors_far_edge_is_read_along_the_strip_of_bright_distant_floor_too():
+    """In the bench's 1006 a bright strip of distant floor runs under most of the sky.
+
+    It is neither ground nor an object; where the edge was read only above
+    ground, 55 of 256 columns showed it and the floor square was fitted to a
+    fifth of its edge (turned the wrong way).
+    """
+    image = read_rgb(Path(__file__).parent / "data" / "lamp_pool.png")
+    analysis = analyse_image(image)
+    sky_colour = image[0].mean(axis=0)
+    sky_rows = (np.abs(image - sky_colour).sum(axis=-1) < 0.06).argmin(axis=0)  # first row off the sky's colour, per column
+    columns = analysis.edge_columns.astype(int)
+    assert columns.size > 0.85 * image.shape[1]
+    assert np.abs(analysis.edge_rows - sky_rows[columns]).max() < 1.5
+
+
 def test_an_outline_taken_inside_a_piece_still_counts_as_its_outline():
     """A piece that took in its outline pixels has its sharp edge a few pixels inside its rim, not on it."""
     piece = np.zeros((SIDE, SIDE), bool)

@@ -140,8 +140,12 @@ def _horizon(sky: np.ndarray, image: np.ndarray) -> float | None:
     return float(row + 1 - np.clip(np.median(t), 0.0, 1.0))
 
 
-def _floor_edge(sky: np.ndarray, labels: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the continuous row where sky gives way to floor (not where an object rises into the sky)."""
+def _floor_edge(sky: np.ndarray, floor: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the continuous row where sky gives way to floor (not where an object rises into the sky).
+
+    ``floor`` includes the bright strip of distant floor along the edge, which is
+    not labelled ground (its grazing reflections are not the floor's colour).
+    """
     h, w = sky.shape
     if not sky[0].any():
         return np.empty(0), np.empty(0)
@@ -149,7 +153,7 @@ def _floor_edge(sky: np.ndarray, labels: np.ndarray, image: np.ndarray) -> tuple
     columns, rows = [], []
     for c in range(w):
         r = int(first[c])
-        if not sky[0, c] or r < 1 or r + 1 >= h or labels[r + 1, c] != GROUND:
+        if not sky[0, c] or r < 1 or r + 1 >= h or not floor[r + 1, c]:
             continue
         above, pixel, below = image[r - 1, c], image[r, c], image[r + 1, c]
         span = below - above
@@ -472,6 +476,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
     objects = ndimage.binary_opening(~sky & ~ground, iterations=1)
     pieces, n = ndimage.label(objects)
     regions: list[Region] = []
+    far_floor = np.zeros((h, w), dtype=bool)
     for i in range(1, n + 1):
         piece = remove_small_holes(pieces == i, max_size=max(4, min_area // 3))
         # dark creases between an object's parts (and its contact with the floor) read as shadow: close them
@@ -480,6 +485,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
             labels[piece & (labels == IGNORE)] = GROUND  # a smooth blob: light falloff or soft shadow on the floor
             continue
         if _hugs_sky(piece, sky):
+            far_floor |= piece
             continue
         for part in _split_by_colour(piece, lab, edges, min_area):
             if _floor_in_shade(part, chroma, ratio, shadow, ground_chroma, shadow_chroma):
@@ -494,7 +500,7 @@ def analyse_image(image: np.ndarray) -> Analysis:
     regions = regions[:MAX_REGIONS]
     for k, region in enumerate(regions):
         labels[region.mask] = 2 + k
-    edge_columns, edge_rows = _floor_edge(sky, labels, image)
+    edge_columns, edge_rows = _floor_edge(sky, (labels == GROUND) | (far_floor & (labels == IGNORE)), image)
     lit_ground = image[lit] if lit.any() else image[below] if below.any() else image.reshape(-1, 3)
     return Analysis(
         image=image,
