@@ -142,6 +142,18 @@ def test_the_floors_far_edge_is_read_along_the_strip_of_bright_distant_floor_too
     assert np.abs(analysis.edge_rows - sky_rows[columns]).max() < 1.5
 
 
+def test_slivers_of_sky_either_side_of_the_floors_far_corner_are_sky():
+    """The floor's far corner touches the top of the frame; the sky shows in two thin wedges (under 2 % of the picture)."""
+    image = _floor()
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    sky = yy < 5.0 * np.abs(xx - SIDE / 2) / (SIDE / 2)
+    image[sky] = (0.62, 0.66, 0.62)
+    analysis = analyse_image(image)
+    assert sky.mean() < 0.02
+    assert (analysis.labels[sky] == 0).mean() > 0.9
+    assert analysis.regions == []
+
+
 def test_an_outline_taken_inside_a_piece_still_counts_as_its_outline():
     """A piece that took in its outline pixels has its sharp edge a few pixels inside its rim, not on it."""
     piece = np.zeros((SIDE, SIDE), bool)
