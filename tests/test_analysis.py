@@ -9,6 +9,7 @@ from PIL import Image
 from scipy import ndimage
 
 from seig.models.classical.analysis import EDGE_CONTRAST, Region, _boundary_contrast, _hugs_sky, _merge_fragments, analyse_image
+from seig.models.classical.camera import SKY
 from seig.models.classical.snowmen import ball_masks, group_snowmen, hat_boxes
 from seig.tools.images import read_rgb
 
@@ -130,8 +131,8 @@ def test_the_floors_far_edge_is_read_along_the_strip_of_bright_distant_floor_too
     """In the bench's 1006 a bright strip of distant floor runs under most of the sky.
 
     It is neither ground nor an object; where the edge was read only above
-    ground, 55 of 256 columns showed it and the floor square was fitted to a
-    fifth of its edge (turned the wrong way).
+    ground, 55 of 256 columns showed it (the left fifth), and the floor square
+    was fitted to that.
     """
     image = read_rgb(Path(__file__).parent / "data" / "lamp_pool.png")
     analysis = analyse_image(image)
@@ -150,7 +151,7 @@ def test_slivers_of_sky_either_side_of_the_floors_far_corner_are_sky():
     image[sky] = (0.62, 0.66, 0.62)
     analysis = analyse_image(image)
     assert sky.mean() < 0.02
-    assert (analysis.labels[sky] == 0).mean() > 0.9
+    assert (analysis.labels[sky] == SKY).mean() > 0.9
     assert analysis.regions == []
 
 

@@ -114,7 +114,7 @@ def _sky_mask(lab: np.ndarray, world_lab: np.ndarray, edges: np.ndarray) -> np.n
     sky = np.isin(components, touching)
     if sky[-1].any():  # reaching the bottom: that is floor, not sky
         return np.zeros_like(sky)
-    if sky.sum() < 0.02 * sky.size and sky[0].mean() < 0.5:  # slivers of sky must run along most of the top (a floor's far corner between)
+    if sky.sum() < 0.02 * sky.size and sky[0].mean() < 0.5:  # slivers of sky (a floor's far corner between them) must line at least half the top
         return np.zeros_like(sky)
     rim = ndimage.binary_dilation(sky) & ~sky
     if np.median(edges[rim]) < HORIZON_STEP:
