@@ -16,7 +16,7 @@ from seig.bench.generator import generate_scene
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis
-from seig.models.classical.balance import balance_lights, relight, ring_lamp
+from seig.models.classical.balance import balance_lights, relight, ring_lamp, soften, softbox
 from seig.models.classical.fit import fit_ground
 from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, hat_pixels, label_map, top_edge
 from seig.models.classical.program import write_program
@@ -334,6 +334,36 @@ def test_a_lamp_the_key_cannot_explain_is_found_on_the_ring_and_solved(executor,
     assert lamp.kind == "POINT" and lamp.azimuth == pytest.approx(90.0), (relit.light, relit.fill)
     assert lamp.strength == pytest.approx(truth.fill.strength, rel=0.05), lamp
     assert renderer.best[0] > before + 3.0, (before, renderer.best[0])
+
+
+def test_a_lamps_softbox_twin_stands_in_its_place_and_lights_the_centre_as_much():
+    lamp = Light(kind="POINT", azimuth=40.0, elevation=50.0, distance=6.0, strength=900.0, size=0.3)
+    twin = softbox(lamp)
+    assert (twin.kind, twin.azimuth, twin.elevation, twin.distance, twin.size) == ("AREA", 40.0, 50.0, 6.0, 3.0)
+    assert direct_light(twin) == pytest.approx(direct_light(lamp))
+    assert softbox(Light(kind="SUN")) is None
+    assert softbox(twin) is None  # already that softbox
+    assert softbox(replace(twin, size=1.0)).size == 3.0  # a small softbox is tried larger
+
+
+def _lamp_lit(kind: str, size: float) -> Scene:
+    scene = Scene(camera=Camera(pitch=35.0, lens=35.0), light=Light(kind=kind, azimuth=120.0, elevation=50.0, distance=4.0, strength=800.0, size=size), world=[0.05, 0.05, 0.05])
+    scene.objects = [SceneObject("box", "cube", sx=0.5, sy=0.5, sz=0.5, color=[0.6, 0.6, 0.6])]
+    return scene
+
+
+@pytest.mark.parametrize("truth_kind", ["AREA", "POINT"])
+def test_the_key_becomes_a_softbox_only_when_the_photo_was_lit_by_one(truth_kind, executor, tmp_path):
+    """A softbox's soft shadow and forward throw are told from a bare lamp's by a render, with every energy solved again."""
+    truth = _lamp_lit(truth_kind, 2.0 if truth_kind == "AREA" else 0.1)
+    truth.light.strength /= 4 if truth_kind == "AREA" else 1
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    start = _lamp_lit("POINT", 0.1)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=8)
+    renderer.image(start)
+    kept = soften(start, renderer)
+    assert renderer.used == 1 + 2 + 1  # the start, the twin and the world alone, the solved softbox
+    assert kept.light.kind == truth_kind, kept.light
 
 
 def test_numpy_numbers_leave_the_scene_as_plain_ones_the_checkpointer_can_store():

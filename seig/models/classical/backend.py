@@ -10,12 +10,13 @@ judges a round from its scores and image differences.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from seig.models.base import CodeRequest, CodeResult, PlanResult, VerifyRequest, VerifyResult
 from seig.models.classical.analysis import Analysis
-from seig.models.classical.balance import balance_lights, fill_and_balance, relight
+from seig.models.classical.balance import balance_lights, fill_and_balance, relight, soften
 from seig.models.classical.estimate import (
     colour_name,
     estimate_colours,
@@ -38,6 +39,7 @@ from seig.state.state import Plan, PlannedObject, RunSettings
 STAGE_DRESS = {"scaffold": grey_boxes, "geometry": neutral_materials}
 RELIGHT_ROUND = 8  # the monolithic round that chooses among a ring of lamps: after the one-off searches, as in the stages
 DISCOVERY_ROUND = 4  # the monolithic round that adds missed objects: framed, lit and coloured, as at composition's second round
+SOFTEN_RENDERS = 4  # the key alone as a softbox, the world alone, the fill alone, the solved scene
 
 
 def _same(scene: Scene) -> Scene:
@@ -137,6 +139,8 @@ class ClassicalBackend:
             if round_ == 3:
                 scene = search.colour_loop(relight(scene, renderer), renderer, 1)
                 return scene, "chose the world and the one or two lights that best explain the photo, among the key, the fill and a ring of lamps"
+            if round_ == 4:  # after the relight has chosen where the light comes from, the first search round tries how soft it is
+                scene = _soften(scene, renderer)
             moves = search.light_moves(scene, round_ - 3)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
             scene = search.colour_loop(scene, renderer, 1)
@@ -153,6 +157,8 @@ class ClassicalBackend:
             scene = search.camera_search(analysis, scene)
         if round_ == DISCOVERY_ROUND:
             scene = _find_missing(analysis, scene, renderer)
+        if round_ == RELIGHT_ROUND + 1:
+            scene = _soften(scene, renderer)
         steps = [
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
@@ -199,13 +205,23 @@ class ClassicalBackend:
         return VerifyResult(verdict=verdict)
 
 
-def _find_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
-    """Objects the segmentation missed, from discover.RENDERS renders of their own on top of the round's."""
-    part = Renderer(renderer.render, renderer.target, discover.RENDERS, dress=renderer.dress, seen=dict(renderer.seen))
-    scene = discover.add_missing(analysis, scene, part)
+def _on_top(renderer: Renderer, renders: int, step: Callable[[Renderer], Scene]) -> Scene:
+    """``step`` run with up to ``renders`` renders of its own on top of the round's, so the round's own search keeps all of its."""
+    part = Renderer(renderer.render, renderer.target, renders, dress=renderer.dress, seen=dict(renderer.seen))
+    scene = step(part)
     renderer.budget += part.used
     renderer.absorb(part)
     return scene
+
+
+def _find_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
+    """Objects the segmentation missed, from discover.RENDERS renders of their own."""
+    return _on_top(renderer, discover.RENDERS, lambda part: discover.add_missing(analysis, scene, part))
+
+
+def _soften(scene: Scene, renderer: Renderer) -> Scene:
+    """The key tried as a softbox, from SOFTEN_RENDERS renders of its own: costing a search its renders, it ended the stage early."""
+    return _on_top(renderer, SOFTEN_RENDERS, lambda part: soften(scene, part))
 
 
 def _where(u: float, v: float) -> str:

@@ -29,6 +29,7 @@ NEGLIGIBLE = 0.1  # a fill the solve turns down below this share of its first gu
 RING = 6  # candidate lamps round the scene, at even turns (fewer when the round has fewer renders left)
 RING_ELEVATION = 50.0  # degrees: the middle of the 30-70 the generator's lights are drawn from (tuned on its seeds)
 RING_SHARE = 0.5  # a candidate's first strength: this share of the key's light on the scene centre
+SOFTBOX = 0.5  # a lamp's softbox twin has this side over its distance: the generator's 1.5-4 m at 4-7 m (tuned on its seeds)
 
 
 def _alone(scene: Scene, source: str) -> Scene:
@@ -118,6 +119,29 @@ def ring_lamp(scene: Scene, azimuth: float) -> Light:
     lift = math.sin(math.radians(RING_ELEVATION))
     strength = RING_SHARE * direct_light(scene.light) * 4 * math.pi * distance**2 / lift
     return Light(kind="POINT", azimuth=azimuth % 360, elevation=RING_ELEVATION, distance=distance, strength=strength, size=0.5, color=list(scene.light.color))
+
+
+def softbox(light: Light) -> Light | None:
+    """The lamp as a softbox at the same place, lighting the scene centre as much; None for a sun or a softbox already that size.
+
+    A softbox's shadows are soft and it sends its light forward, so the floor
+    beside and behind the objects gets less of it than from a bare lamp.
+    """
+    side = SOFTBOX * light.distance
+    if light.kind == "SUN" or (light.kind == "AREA" and abs(light.size - side) < 0.2 * side):
+        return None
+    strength = light.strength / 4 if light.kind == "POINT" else light.strength  # on axis a square sends 1/pi of its power per steradian, a point 1/4pi
+    return replace(light, kind="AREA", size=side, strength=strength)
+
+
+def soften(scene: Scene, renderer: Renderer) -> Scene:
+    """The key tried as its softbox twin, every energy solved again; the renderer keeps whichever renders closer."""
+    twin = softbox(scene.light)
+    if twin is None or renderer.image(scene) is None:  # the scene as it is is the bar (already rendered: no cost)
+        return scene
+    trial = scene.copy()
+    trial.light = twin
+    return balance_lights(trial, renderer)
 
 
 def relight(scene: Scene, renderer: Renderer) -> Scene:
