@@ -220,7 +220,10 @@ def _find_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene
 
 
 def _soften(scene: Scene, renderer: Renderer) -> Scene:
-    """The key tried as a softbox, from SOFTEN_RENDERS renders of its own: costing a search its renders, it ended the stage early."""
+    """The key tried as a softbox, from SOFTEN_RENDERS renders of its own.
+
+    Taken from the round's renders, a softbox that lost left the round's search too few to gain, and the stage ended there.
+    """
     return _on_top(renderer, SOFTEN_RENDERS, lambda part: soften(scene, part))
 
 

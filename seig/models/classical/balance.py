@@ -5,7 +5,8 @@ the photo should be a non-negative mix of those images, channel by channel.
 Least squares gives every source's strength and colour at once, for the price
 of one render per source, where a pattern search would spend one per step.
 The same solve also chooses *where* the light comes from: given lamps placed
-round the scene, each rendered alone, the pair that best explains the photo wins.
+round the scene, each rendered alone, the pair that best explains the photo wins;
+and whether the key is a bare lamp or a softbox, solved again as one.
 """
 
 from __future__ import annotations
