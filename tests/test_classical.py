@@ -16,18 +16,19 @@ from seig.bench.generator import generate_scene
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis
-from seig.models.classical.balance import balance_lights, relight, ring_lamp, soften, softbox
+from seig.models.classical.balance import RING, balance_lights, relight, ring_lamp, soften, softbox
 from seig.models.classical.fit import fit_ground
 from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, hat_pixels, label_map, top_edge
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
+from seig.models.classical import backend as backend_module
 from seig.models.classical import scene as scene_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
 from seig.models.classical.search import choose_pitch, refit_objects, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
-from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, judge
+from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, STAGE_MIN_ROUNDS, judge
 from seig.state.state import RunSettings, Scores
 from seig.tools.executor import RenderSpec, shared_executor
 from seig.tools.images import to_linear, to_srgb
@@ -336,6 +337,23 @@ def test_a_lamp_the_key_cannot_explain_is_found_on_the_ring_and_solved(executor,
     assert renderer.best[0] > before + 3.0, (before, renderer.best[0])
 
 
+def test_the_lighting_stage_tries_the_whole_ring_however_few_renders_its_round_has(executor, tmp_path):
+    """A second lamp half-way between where a ring of four would look is found: the ring gets renders of its own."""
+    start = Scene(camera=Camera(pitch=35.0, lens=35.0), light=Light(azimuth=200.0, elevation=55.0, strength=2.0), world=[0.1, 0.1, 0.1])
+    start.objects = [SceneObject("box", "cube", sx=0.5, sy=0.5, sz=0.5, color=[0.6, 0.6, 0.6])]
+    truth = start.copy()
+    truth.fill = ring_lamp(start, 45.0)  # only on a ring of eight
+    truth.fill.strength *= 3.0
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=8)
+    renderer.image(start)
+    relit = backend_module._relight(start, renderer)
+    assert renderer.used == 1 + 1 + 1 + RING + 1  # the start, the world alone, the key alone, the ring, the relit scene
+    assert renderer.left == 8 - 1  # the round keeps every render it had left for its own search
+    lamp = max([relit.light] + ([relit.fill] if relit.fill else []), key=lambda light: light.kind == "POINT")
+    assert lamp.kind == "POINT" and lamp.azimuth == pytest.approx(45.0), (relit.light, relit.fill)
+
+
 def test_a_lamps_softbox_twin_stands_in_its_place_and_lights_the_centre_as_much():
     lamp = Light(kind="POINT", azimuth=40.0, elevation=50.0, distance=6.0, strength=900.0, size=0.3)
     twin = softbox(lamp)
@@ -443,7 +461,7 @@ def test_high_scores_end_a_stage_only_after_its_minimum_rounds(target):
     high, before = Scores(psnr=36.0, ssim=0.98), Scores(psnr=30.0, ssim=0.95)
     assert not judge("lighting", 1, 6, high, before, None, None, target, target).passed
     assert not judge("all", 1, 15, high, before, None, None, target, target).passed
-    assert judge("lighting", 4, 6, high, before, None, None, target, target).passed
+    assert judge("lighting", STAGE_MIN_ROUNDS["lighting"], 6, high, before, None, None, target, target).passed
     assert judge("all", MONOLITHIC_MIN_ROUNDS, 15, high, before, None, None, target, target).passed
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from seig.models.base import CodeRequest, CodeResult, PlanResult, VerifyRequest, VerifyResult
 from seig.models.classical.analysis import Analysis
-from seig.models.classical.balance import balance_lights, fill_and_balance, relight, soften
+from seig.models.classical.balance import RING, balance_lights, fill_and_balance, relight, soften
 from seig.models.classical.estimate import (
     colour_name,
     estimate_colours,
@@ -40,6 +40,7 @@ STAGE_DRESS = {"scaffold": grey_boxes, "geometry": neutral_materials}
 RELIGHT_ROUND = 8  # the monolithic round that chooses among a ring of lamps: after the one-off searches, as in the stages
 DISCOVERY_ROUND = 4  # the monolithic round that adds missed objects: framed, lit and coloured, as at composition's second round
 SOFTEN_RENDERS = 4  # the key alone as a softbox, the world alone, the fill alone, the solved scene
+RELIGHT_RENDERS = RING + 4  # the ring's lamps, the world, the key and the fill alone, the chosen scene
 
 
 def _same(scene: Scene) -> Scene:
@@ -137,7 +138,7 @@ class ClassicalBackend:
             if round_ == 2:
                 scene = fill_and_balance(search.turn_light(scene, renderer), renderer)
             if round_ == 3:
-                scene = search.colour_loop(relight(scene, renderer), renderer, 1)
+                scene = search.colour_loop(_relight(scene, renderer), renderer, 1)
                 return scene, "chose the world and the one or two lights that best explain the photo, among the key, the fill and a ring of lamps"
             if round_ == 4:  # after the relight has chosen where the light comes from, the first search round tries how soft it is
                 scene = _soften(scene, renderer)
@@ -157,6 +158,8 @@ class ClassicalBackend:
             scene = search.camera_search(analysis, scene)
         if round_ == DISCOVERY_ROUND:
             scene = _find_missing(analysis, scene, renderer)
+        if round_ == RELIGHT_ROUND:
+            scene = _relight(scene, renderer)
         if round_ == RELIGHT_ROUND + 1:
             scene = _soften(scene, renderer)
         steps = [
@@ -178,8 +181,6 @@ class ClassicalBackend:
         if round_ in once:  # the one-off search takes half the round, the two cheapest steps the rest
             steps = [once[round_]] + steps[:2]
             shares = [renderer.budget - 2 * max(1, renderer.budget // 4)] + [max(1, renderer.budget // 4)] * 2
-        if round_ == RELIGHT_ROUND:
-            steps, shares = [lambda s, r: search.colour_loop(relight(s, r), r, 1)], [renderer.budget]
         for step, share in zip(steps, shares):
             part = Renderer(renderer.render, renderer.target, min(share, renderer.left), dress=renderer.dress, seen=dict(renderer.seen))
             scene = step(scene, part)
@@ -225,6 +226,14 @@ def _soften(scene: Scene, renderer: Renderer) -> Scene:
     Taken from the round's renders, a softbox that lost left the round's search too few to gain, and the stage ended there.
     """
     return _on_top(renderer, SOFTEN_RENDERS, lambda part: soften(scene, part))
+
+
+def _relight(scene: Scene, renderer: Renderer) -> Scene:
+    """The choice among the key, the fill and a ring of lamps, from RELIGHT_RENDERS renders of its own.
+
+    Taken from the round's renders, the ring had room for only three or four lamps, too coarse to find a second light.
+    """
+    return _on_top(renderer, RELIGHT_RENDERS, lambda part: relight(scene, part))
 
 
 def _where(u: float, v: float) -> str:

@@ -27,7 +27,7 @@ from seig.tools.images import to_linear
 
 FILL_TURN = 180.0  # where a new fill lamp goes, in degrees round from the key: its shadow side
 NEGLIGIBLE = 0.1  # a fill the solve turns down below this share of its first guess is dropped
-RING = 6  # candidate lamps round the scene, at even turns (fewer when the round has fewer renders left)
+RING = 8  # candidate lamps round the scene, at even turns (fewer when the renderer has fewer renders left)
 RING_ELEVATION = 50.0  # degrees: the middle of the 30-70 the generator's lights are drawn from (tuned on its seeds)
 RING_SHARE = 0.5  # a candidate's first strength: this share of the key's light on the scene centre
 SOFTBOX = 0.5  # a lamp's softbox twin has this side over its distance: the generator's 1.5-4 m at 4-7 m (tuned on its seeds)
@@ -153,6 +153,8 @@ def relight(scene: Scene, renderer: Renderer) -> Scene:
     behind the objects, a second light) is found without a render per guess.
     """
     lights = [scene.light] + ([scene.fill] if scene.fill is not None else [])
+    if renderer.image(scene) is None:  # the scene as it is is the bar (already rendered: no cost)
+        return scene
     ring = min(RING, renderer.left - len(lights) - 2)  # the world, the current lights, and the chosen scene
     if ring < 1:
         return scene
