@@ -152,7 +152,8 @@ class ClassicalBackend:
         """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
 
         The one-off searches the stages make (pitch rivals, light energies, finish, rival shapes, light kind, turns of the key, fill)
-        each take half of one early round; the choice among a ring of lamps needs a whole round, as in the lighting stage.
+        each take half of one early round; the choice among a ring of lamps, the softbox trial and discovery have renders of
+        their own on top of their round's, as in the stages.
         """
         if round_ == 1:
             scene = search.camera_search(analysis, scene)
