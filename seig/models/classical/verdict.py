@@ -24,7 +24,7 @@ ROWS, COLS = ("top", "middle", "bottom"), ("left", "centre", "right")
 CONVERGED_DB = 0.1
 # Rounds a stage spends before a small gain may end it: each stage's fixed steps, and for lighting (three
 # fixed steps) two pattern-search rounds after them. With one, a relight that gained much left the first
-# search round (which also tries a softbox) too little to gain, and the stage ended (18 tuning scenes: +0.16 dB).
+# search round (which also tries a softbox) too little to gain, and the stage ended (18 standard-suite scenes: +0.16 dB).
 STAGE_MIN_ROUNDS = {stage: 5 if stage == "lighting" else 2 for stage in STAGES}
 # The monolithic ablation gets as many rounds as the staged run's minimum before it may stop on a small
 # gain: an equal-effort comparison.
