@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seig.models.classical.discover import add_missing, cast_on_floor
+from seig.models.classical.discover import add_missing, cast_on_floor, outline_shows
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
@@ -105,3 +105,17 @@ def test_a_lamps_shadow_falls_away_from_it_and_grows_with_height():
     assert on_floor[2, 0] < on_floor[1, 0] < 0.0  # the lamp stands at +X: shadows fall towards -X, longer from higher up
     sun = Light(kind="SUN", azimuth=0.0, elevation=45.0)
     assert np.allclose(cast_on_floor(points, sun, (0.0, 0.0))[:, 0], [0.0, -1.0, -2.0])
+
+
+def test_a_mirror_with_no_outline_shows_by_its_reflections_and_a_smooth_patch_does_not():
+    """A metal ball mirrors the floor at its rim, so only the streaks inside betray it; a shadow is smooth inside."""
+    rows, cols = np.mgrid[0:64, 0:64]
+    disc = (rows - 32) ** 2 + (cols - 32) ** 2 < 14**2
+    floor = np.full((64, 64, 3), 0.6)
+    rim_fades = 1.0 - np.clip((11 - np.hypot(rows - 32, cols - 32)) / 5.0, 0.0, 1.0)  # 1 near the rim: the floor's own colour there
+    streaked = floor.copy()
+    streaked[disc] = (0.6 * rim_fades + (1.0 - rim_fades) * np.where((rows // 3) % 2, 0.15, 0.9))[disc][:, None]
+    shaded = floor.copy()
+    shaded[disc] = (0.6 * rim_fades + (1.0 - rim_fades) * 0.35)[disc][:, None]
+    assert outline_shows(disc, floor, streaked)
+    assert not outline_shows(disc, floor, shaded)

@@ -39,6 +39,7 @@ GROWTH = 3  # pixels (at the render's size) a blob grows that way
 BLOBS = 4  # the most blobs tried per search, largest unexplained colour mass first
 FLOOR_CHANGE = (0.25, 0.06)  # spread of log brightness ratio, and chromaticity shift, below which a patch is floor in shade or light
 OUTLINE_EDGE = 6.0  # mean Sobel magnitude of lightness (L*) an outline must add to the render's: on the standard suite, 10 of 14 objects found on true ones did, 2 of 10 others
+REFLECTIONS_EDGE = 7.0  # the same, inside the silhouette
 STANDS = 0.3  # least height over width of a found object (the bench's shapes: 0.32 and up)
 MISFIT_REACH = 3  # pixels round a found object within which a later blob is taken for its misfit
 MIN_GAIN_DB = 0.05  # what a found object must add to the whole picture's PSNR
@@ -128,14 +129,19 @@ def floor_change(drawn: np.ndarray, image: np.ndarray, goal: np.ndarray) -> bool
 
 
 def outline_shows(silhouette: np.ndarray, image: np.ndarray, goal: np.ndarray) -> bool:
-    """Whether the photo has an edge along the silhouette's outline that the render without the object lacks.
+    """Whether the photo has an edge along the silhouette's outline, or reflections inside it, that the render without the object lacks.
 
     A thing occludes the floor behind it with a crisp outline; an object fitted into a shadow or a
     pool of light the render lacks, or into the misfit beside another object, has none there.
+    A metal thing mirrors the floor at its rim, where its outline fades, but its inside is
+    streaked with reflections, and a shadow or a pool of light is smooth inside.
     """
-    rim = silhouette & ~ndimage.binary_erosion(silhouette)
+    inner = ndimage.binary_erosion(silhouette)
+    rim = silhouette & ~inner
     seen, rendered = (sobel(rgb2lab(picture)[..., 0]) for picture in (goal, image))
-    return float(seen[rim].mean() - rendered[rim].mean()) >= OUTLINE_EDGE
+    if float(seen[rim].mean() - rendered[rim].mean()) >= OUTLINE_EDGE:
+        return True
+    return bool(inner.any()) and float(seen[inner].mean() - rendered[inner].mean()) >= REFLECTIONS_EDGE
 
 
 def matched_colour(color: list[float], drawn: np.ndarray, seen: np.ndarray, rendered: np.ndarray) -> list[float]:
