@@ -16,7 +16,7 @@ from seig.bench.generator import generate_scene
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis
-from seig.models.classical.balance import RING, balance_lights, relight, ring_lamp, soften, softbox
+from seig.models.classical.balance import RING, balance_lights, choose_lights, relight, ring_lamp, soften, softbox
 from seig.models.classical.fit import fit_ground
 from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, hat_pixels, label_map, top_edge
 from seig.models.classical.program import write_program
@@ -352,6 +352,21 @@ def test_the_lighting_stage_tries_the_whole_ring_however_few_renders_its_round_h
     assert renderer.left == 8 - 1  # the round keeps every render it had left for its own search
     lamp = max([relit.light] + ([relit.fill] if relit.fill else []), key=lambda light: light.kind == "POINT")
     assert lamp.kind == "POINT" and lamp.azimuth == pytest.approx(45.0), (relit.light, relit.fill)
+
+
+def test_a_second_light_that_fits_the_floor_but_washes_out_the_shadow_is_not_chosen():
+    """Least squares always takes a second light; the choice goes by the picture it predicts, where dark shadows weigh most."""
+    x = np.arange(40)[None, :].repeat(16, 0)
+    lit = x < 20
+    grey = lambda linear: to_srgb(np.repeat(linear[..., None], 3, axis=-1))
+    goal = grey(np.where(lit, np.where(x < 10, 0.45, 0.40), 0.008))  # lit floor, and a deep shadow
+    world = grey(np.where(lit, 0.004, 0.003))
+    key = grey(np.where(lit, np.where(x < 10, 0.30, 0.20), 0.0))  # the key's falloff is a little off
+    pool = 0.05 * np.exp(-(((x - 15) / 4.0) ** 2))
+    washing = grey(0.03 + pool)  # a ring lamp mends the falloff, lighting the shadow too (its residual is lower: 1.7 against 2.9)
+    choice, gains = choose_lights(goal, world, [key, washing])
+    assert choice == (0,) and gains.shape == (2, 3)
+    assert choose_lights(goal, world, [key, grey(pool * lit)])[0] == (0, 1)  # the same pool kept off the shadow is worth a second light
 
 
 def test_a_lamps_softbox_twin_stands_in_its_place_and_lights_the_centre_as_much():

@@ -4,6 +4,9 @@ Render the scene lit by each source alone (key, fill, world); in linear light
 the photo should be a non-negative mix of those images, channel by channel.
 Least squares gives every source's strength and colour at once, for the price
 of one render per source, where a pattern search would spend one per step.
+Whether a light is worth having at all is judged by the picture each solve
+predicts, in sRGB as the run scores it: a second light always lowers the
+least-squares residual.
 The same solve also chooses *where* the light comes from: given lamps placed
 round the scene, each rendered alone, the pair that best explains the photo wins;
 and whether the key is a bare lamp or a softbox, solved again as one.
@@ -23,7 +26,8 @@ from seig.models.classical.estimate import direct_light
 from seig.models.classical.refine import Renderer
 from seig.models.classical.scene import Light, Scene
 from seig.models.classical.search import best, with_fill
-from seig.tools.images import to_linear
+from seig.tools.images import to_linear, to_srgb
+from seig.tools.metrics import psnr
 
 FILL_TURN = 180.0  # where a new fill lamp goes, in degrees round from the key: its shadow side
 NEGLIGIBLE = 0.1  # a fill the solve turns down below this share of its first guess is dropped
@@ -71,6 +75,12 @@ def _unclipped(goal: np.ndarray, images: list[np.ndarray]) -> tuple[np.ndarray, 
     if usable.sum() < 50:
         return None
     return to_linear(goal)[usable], [to_linear(image)[usable] for image in images]
+
+
+def _predicted_psnr(goal: np.ndarray, parts: list[np.ndarray], gains: np.ndarray) -> float:
+    """PSNR of the picture the sources (linear renders, one per source) would make at these gains per source and channel."""
+    mix = sum(part * gain for part, gain in zip(parts, gains))
+    return psnr(goal, to_srgb(np.clip(mix, 0.0, 1.0)))
 
 
 def _rescaled(light: Light, gains: np.ndarray) -> None:
@@ -145,12 +155,31 @@ def soften(scene: Scene, renderer: Renderer) -> Scene:
     return balance_lights(trial, renderer)
 
 
+def choose_lights(goal: np.ndarray, world: np.ndarray, images: list[np.ndarray]) -> tuple[tuple[int, ...], np.ndarray] | None:
+    """The one or two lights (indices into ``images``, each a render lit by that light alone) and the gains (world first) that best make the photo.
+
+    Gains are least-squares solves; choices are compared by the PSNR of the picture they
+    predict, since a second light always lowers the residual: fitting bright floor better
+    in linear light, a spurious fill can wash out the dark shadows that sRGB weighs most.
+    """
+    pixels = _unclipped(goal, [world, *images])
+    if pixels is None:
+        return None
+    seen, (world_part, *parts) = pixels
+    linear = [to_linear(image) for image in (world, *images)]
+    choices = [c for size in (1, 2) for c in itertools.combinations(range(len(images)), size)]
+    solved = {choice: _solve([world_part] + [parts[k] for k in choice], seen)[0] for choice in choices}
+    choice = max(choices, key=lambda c: _predicted_psnr(goal, [linear[0]] + [linear[1 + k] for k in c], solved[c]))
+    return choice, solved[choice]
+
+
 def relight(scene: Scene, renderer: Renderer) -> Scene:
     """Keep the world and the one or two lights, among the key, the fill and a ring of lamps, that best explain the photo.
 
     Each source is rendered alone once; every choice is then a least-squares
-    solve on those images, so a pool of lamplight the key cannot make (a lamp
-    behind the objects, a second light) is found without a render per guess.
+    solve on those images, judged by the picture it predicts (``choose_lights``),
+    so a pool of lamplight the key cannot make (a lamp behind the objects, a
+    second light) is found without a render per guess.
     """
     lights = [scene.light] + ([scene.fill] if scene.fill is not None else [])
     if renderer.image(scene) is None:  # the scene as it is is the bar (already rendered: no cost)
@@ -163,14 +192,11 @@ def relight(scene: Scene, renderer: Renderer) -> Scene:
     images = [renderer.image(_lit_by(scene, light), candidate=False) for light in lights]
     if world is None or any(image is None for image in images):
         return best(renderer, scene)
-    pixels = _unclipped(renderer.goal(world.shape), [world, *images])
-    if pixels is None:
+    chosen = choose_lights(renderer.goal(world.shape), world, images)
+    if chosen is None:
         return best(renderer, scene)
-    seen, (world_part, *parts) = pixels
-    choices = [c for size in (1, 2) for c in itertools.combinations(range(len(lights)), size)]
-    solved = {choice: _solve([world_part] + [parts[k] for k in choice], seen) for choice in choices}
-    choice = min(solved, key=lambda c: solved[c][1])
-    gains = np.clip(solved[choice][0], 0.0, 20.0)
+    choice, gains = chosen
+    gains = np.clip(gains, 0.0, 20.0)
     relit = scene.copy()
     relit.world = [float(w * g) for w, g in zip(scene.world, np.maximum(gains[0], 0.05))]
     kept = []
