@@ -4,12 +4,11 @@ Render the scene lit by each source alone (key, fill, world); in linear light
 the photo should be a non-negative mix of those images, channel by channel.
 Least squares gives every source's strength and colour at once, for the price
 of one render per source, where a pattern search would spend one per step.
-Whether a light is worth having at all is judged by the picture each solve
-predicts, in sRGB as the run scores it: a second light always lowers the
-least-squares residual.
 The same solve also chooses *where* the light comes from: given lamps placed
-round the scene, each rendered alone, the pair that best explains the photo wins;
-and whether the key is a bare lamp or a softbox, solved again as one.
+round the scene, each rendered alone, the one or two that best explain the
+photo win, judged by the picture each solve predicts (in sRGB, as the run is
+scored: a second light always lowers the least-squares residual); and whether
+the key is a bare lamp or a softbox, solved again as one.
 """
 
 from __future__ import annotations
