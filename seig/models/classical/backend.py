@@ -41,6 +41,8 @@ RELIGHT_ROUND = 8  # the monolithic round that chooses among a ring of lamps: af
 DISCOVERY_ROUND = 4  # the monolithic round that adds missed objects: framed, lit and coloured, as at composition's second round
 SOFTEN_RENDERS = 4  # the key alone as a softbox, the world alone, the fill alone, the solved scene
 RELIGHT_RENDERS = RING + 4  # the ring's lamps, the world, the key and the fill alone, the chosen scene
+EXPOSE_RENDERS = 2 * search.EXPOSURE_RENDERS  # two exposure trials
+EXPOSE_ROUND = 5  # lighting's round that tries more and less direct light: the last one every run makes
 
 
 def _same(scene: Scene) -> Scene:
@@ -142,6 +144,8 @@ class ClassicalBackend:
                 return scene, "chose the world and the one or two lights that best explain the photo, among the key, the fill and a ring of lamps"
             if round_ == 4:  # after the relight has chosen where the light comes from, the first search round tries how soft it is
                 scene = _soften(scene, renderer)
+            if round_ == EXPOSE_ROUND:
+                scene = _expose(scene, renderer)
             moves = search.light_moves(scene, round_ - 3)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
             scene = search.colour_loop(scene, renderer, 1)
@@ -152,8 +156,8 @@ class ClassicalBackend:
         """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
 
         The one-off searches the stages make (pitch rivals, light energies, finish, rival shapes, light kind, turns of the key, fill)
-        each take half of one early round; the choice among a ring of lamps, the softbox trial and discovery have renders of
-        their own on top of their round's, as in the stages.
+        each take half of one early round; the choice among a ring of lamps, the softbox and exposure trials and discovery have
+        renders of their own on top of their round's, as in the stages.
         """
         if round_ == 1:
             scene = search.camera_search(analysis, scene)
@@ -163,6 +167,8 @@ class ClassicalBackend:
             scene = _relight(scene, renderer)
         if round_ == RELIGHT_ROUND + 1:
             scene = _soften(scene, renderer)
+        if round_ == RELIGHT_ROUND + 2:
+            scene = _expose(scene, renderer)
         steps = [
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
@@ -235,6 +241,11 @@ def _relight(scene: Scene, renderer: Renderer) -> Scene:
     Taken from the round's renders, the ring had room for only three or four lamps, too coarse to find a second light.
     """
     return _on_top(renderer, RELIGHT_RENDERS, lambda part: relight(scene, part))
+
+
+def _expose(scene: Scene, renderer: Renderer) -> Scene:
+    """More or less direct light, albedos re-matched, from EXPOSE_RENDERS renders of its own (on top, as the softbox trial)."""
+    return _on_top(renderer, EXPOSE_RENDERS, lambda part: search.exposure_search(scene, part))
 
 
 def _where(u: float, v: float) -> str:

@@ -186,6 +186,50 @@ def colour_loop(scene: Scene, renderer: Renderer, steps: int, objects: bool = Tr
     return best(renderer, scene)
 
 
+EXPOSURE_STEP = 1.4  # direct light up or down by this, albedos the other way
+EXPOSURE_RENDERS = 3  # a trial: its first render, then two colour corrections
+
+
+def exposed(scene: Scene, factor: float) -> Scene:
+    """Key and fill stronger by ``factor`` and every albedo (hats too) weaker by as much.
+
+    Lit sides keep their shading; what moves is the share of the world's light
+    (shadows darken as the factor grows) and every albedo that had hit the ceiling.
+    """
+    scene = scene.copy()
+    scene.light.strength *= factor
+    if scene.fill is not None:
+        scene.fill.strength *= factor
+    for surface in [scene.ground, *scene.objects]:
+        surface.color = [float(np.clip(c / factor, 0.005, 0.95)) for c in surface.color]
+    for obj in scene.objects:
+        if obj.hat_color is not None:
+            obj.hat_color = [float(np.clip(c / factor, 0.005, 0.95)) for c in obj.hat_color]
+    return scene
+
+
+def exposure_search(scene: Scene, renderer: Renderer) -> Scene:
+    """More direct light, then (if that lost) less, each trial with its colours re-matched by renders.
+
+    Light and albedo trade off, and the colour corrections cannot move that trade
+    when a visible sky pins the world's light: albedos stuck at the ceiling then
+    leave white things grey. A step that wins is taken again while renders last.
+    """
+    if renderer.image(scene) is None or renderer.best is None:
+        return scene
+    for factor in (EXPOSURE_STEP, 1 / EXPOSURE_STEP):
+        moved = False
+        while renderer.left >= EXPOSURE_RENDERS:
+            score = renderer.best[0]
+            colour_loop(exposed(best(renderer, scene), factor), renderer, EXPOSURE_RENDERS - 1)
+            if renderer.best[0] <= score:
+                break
+            moved = True
+        if moved:
+            break
+    return best(renderer, scene)
+
+
 def best(renderer: Renderer, fallback: Scene) -> Scene:
     return renderer.best[1].copy() if renderer.best is not None else fallback
 
