@@ -235,10 +235,8 @@ def best(renderer: Renderer, fallback: Scene) -> Scene:
 
 
 def pattern_search(scene: Scene, renderer: Renderer, moves: list[tuple[str, float]], apply, reserve: int = 0) -> Scene:
-    """Global coordinate search: try each move, keep it if the whole picture got closer, and repeat it while it does.
+    """Global coordinate search: try each move, keep it if the whole picture got closer.
 
-    A light that must come down 14 degrees took three rounds of one 4-degree or
-    10-degree step each; repeated, it gets there within one.
     ``reserve`` renders are left unspent for whatever the caller does next.
     """
     image = renderer.image(scene)
@@ -247,14 +245,12 @@ def pattern_search(scene: Scene, renderer: Renderer, moves: list[tuple[str, floa
     goal = renderer.goal(image.shape)
     score = psnr(goal, image)
     for name, step in moves:
-        while renderer.left > reserve:
-            trial = apply(scene.copy(), name, step)
-            trial_image = renderer.image(trial)
-            if trial_image is None or psnr(goal, trial_image) <= score:
-                break
-            scene, score = trial, psnr(goal, trial_image)
         if renderer.left <= reserve:
             break
+        trial = apply(scene.copy(), name, step)
+        trial_image = renderer.image(trial)
+        if trial_image is not None and psnr(goal, trial_image) > score:
+            scene, score = trial, psnr(goal, trial_image)
     return best(renderer, scene)
 
 
