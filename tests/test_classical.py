@@ -25,14 +25,14 @@ from seig.models.classical import backend as backend_module
 from seig.models.classical import scene as scene_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
-from seig.models.classical.search import choose_pitch, refit_objects, turn_light, with_fill
+from seig.models.classical.search import EXPOSURE_RENDERS, choose_pitch, exposure_search, refit_objects, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, STAGE_MIN_ROUNDS, judge
 from seig.state.state import RunSettings, Scores
 from seig.tools.executor import RenderSpec, shared_executor
 from seig.tools.images import to_linear, to_srgb
-from seig.tools.metrics import score_images
+from seig.tools.metrics import psnr, score_images
 from seig.tools.policy import check_program
 
 SIZE = 64
@@ -397,6 +397,27 @@ def test_the_key_becomes_a_softbox_only_when_the_photo_was_lit_by_one(truth_kind
     kept = soften(start, renderer)
     assert renderer.used == 1 + 2 + 1  # the start, the twin and the world alone, the solved softbox
     assert kept.light.kind == truth_kind, kept.light
+
+
+def _sky_and_white_box(key: float, albedo: float) -> Scene:
+    """A white box lit by a sun under a grey sky in view: the sky pins the world's light, so colour corrections cannot brighten the key."""
+    scene = Scene(camera=Camera(pitch=12.0, lens=35.0), light=Light(kind="SUN", azimuth=120.0, elevation=45.0, strength=key, size=2.0), world=[0.15, 0.15, 0.17])
+    scene.ground = Ground(color=[0.3, 0.3, 0.3])
+    scene.objects = [SceneObject("box", "cube", sx=0.5, sy=0.5, sz=0.5, color=[albedo] * 3)]
+    return scene
+
+
+def test_a_white_box_left_grey_by_a_dim_key_is_brightened_by_more_direct_light(executor, tmp_path):
+    """Albedos stuck at the ceiling under a too-dim key: more direct light with every albedo re-matched wins; a right key keeps."""
+    target = render_program(executor, write_program(_sky_and_white_box(4.0, 0.85)), tmp_path / "truth.png")
+    start = _sky_and_white_box(1.5, 0.95)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=1 + 2 * EXPOSURE_RENDERS)
+    kept = exposure_search(start, renderer)
+    assert kept.light.strength > 1.5 * start.light.strength, kept.light
+    assert renderer.best[0] > psnr(renderer.goal(renderer.best[2].shape), renderer.image(start)) + 1.0
+    (tmp_path / "right").mkdir()
+    right = Renderer(make_render(executor, tmp_path / "right"), target, budget=1 + 2 * EXPOSURE_RENDERS)
+    assert exposure_search(_sky_and_white_box(4.0, 0.85), right).light.strength == 4.0
 
 
 def test_numpy_numbers_leave_the_scene_as_plain_ones_the_checkpointer_can_store():
