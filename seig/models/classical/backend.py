@@ -42,7 +42,7 @@ DISCOVERY_ROUND = 4  # the monolithic round that adds missed objects: framed, li
 SOFTEN_RENDERS = 4  # the key alone as a softbox, the world alone, the fill alone, the solved scene
 RELIGHT_RENDERS = RING + 4  # the ring's lamps, the world, the key and the fill alone, the chosen scene
 EXPOSE_RENDERS = 2 * search.EXPOSURE_RENDERS  # two exposure trials
-EXPOSE_ROUND = 5  # lighting's round that tries more and less direct light: the last one every run makes
+EXPOSE_ROUND = 5  # lighting's round that tries more and less direct light: the last of its minimum rounds (verdict.STAGE_MIN_ROUNDS)
 
 
 def _same(scene: Scene) -> Scene:

@@ -196,15 +196,18 @@ def exposed(scene: Scene, factor: float) -> Scene:
     Lit sides keep their shading; what moves is the share of the world's light
     (shadows darken as the factor grows) and every albedo that had hit the ceiling.
     """
+    def dimmed(color: list[float]) -> list[float]:
+        return [float(np.clip(c / factor, 0.005, 0.95)) for c in color]
+
     scene = scene.copy()
     scene.light.strength *= factor
     if scene.fill is not None:
         scene.fill.strength *= factor
     for surface in [scene.ground, *scene.objects]:
-        surface.color = [float(np.clip(c / factor, 0.005, 0.95)) for c in surface.color]
+        surface.color = dimmed(surface.color)
     for obj in scene.objects:
         if obj.hat_color is not None:
-            obj.hat_color = [float(np.clip(c / factor, 0.005, 0.95)) for c in obj.hat_color]
+            obj.hat_color = dimmed(obj.hat_color)
     return scene
 
 
