@@ -27,7 +27,7 @@ from seig.models.classical.camera import SKY, View, object_pieces, silhouette_po
 from seig.models.classical.estimate import colour_name, unique_name
 from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, candidates, padded_box, refine_object
 from seig.models.classical.refine import Renderer, model_labels
-from seig.models.classical.scene import Light, Scene, SceneObject
+from seig.models.classical.scene import Light, Scene, SceneObject, albedo_within
 from seig.models.classical.search import best
 from seig.models.classical.shadows import along_sun, paint_on_floor, sun_vector
 from seig.tools.images import to_linear
@@ -151,7 +151,7 @@ def matched_colour(color: list[float], drawn: np.ndarray, seen: np.ndarray, rend
     would need if it caught as much light as the floor it hides.
     """
     ratio = np.clip(seen[drawn].mean(axis=0) / np.maximum(rendered[drawn].mean(axis=0), 1e-4), 0.25, 4.0)
-    return [float(c) for c in np.clip(np.array(color) * ratio, 0.005, 0.95)]
+    return albedo_within(np.array(color) * ratio)
 
 
 def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:

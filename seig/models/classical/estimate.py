@@ -19,7 +19,7 @@ from skimage.color import deltaE_cie76, rgb2lab
 from seig.models.classical.analysis import Analysis
 from seig.models.classical.camera import GROUND, View, hat_pixels
 from seig.models.classical.fit import RegionTarget, fit_ground, fit_region
-from seig.models.classical.scene import HAT_START, Light, Scene, SceneObject
+from seig.models.classical.scene import HAT_START, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.images import to_linear
 
@@ -218,7 +218,7 @@ def read_hat(analysis: Analysis, view: View, obj: SceneObject, k: int) -> list[f
     if hat.sum() < max(4, HAT_SHOWING * drawn.sum()):
         return None
     ratio = to_linear(np.median(analysis.image[near][hat], axis=0)) / np.maximum(to_linear(region.lit_color), 1e-3)
-    return [float(c) for c in np.clip(np.asarray(obj.color) * ratio, 0.005, 0.95)]
+    return albedo_within(np.asarray(obj.color) * ratio)
 
 
 def _unlike(pixels: np.ndarray, colours: list[np.ndarray]) -> np.ndarray:

@@ -20,7 +20,7 @@ from seig.models.base import RenderFn
 from seig.models.classical.analysis import IGNORE, Analysis, analyse_target
 from seig.models.classical.camera import GROUND, SKY, View, hat_pixels, label_map
 from seig.models.classical.program import write_program
-from seig.models.classical.scene import Scene
+from seig.models.classical.scene import Scene, albedo_within
 from seig.tools.images import file_version, read_rgb, to_linear
 from seig.tools.metrics import psnr
 
@@ -154,9 +154,9 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
     if excess > 1.0:
         _brighten_lights(scene, excess)
     for k, albedo in wanted.items():
-        surfaces[k].color = [float(c) for c in np.clip(albedo / excess, 0.005, 0.95)]
+        surfaces[k].color = albedo_within(albedo / excess)
     for k, albedo in hats_wanted.items():
-        surfaces[k].hat_color = [float(c) for c in np.clip(albedo / excess, 0.005, 0.95)]
+        surfaces[k].hat_color = albedo_within(albedo / excess)
     return scene
 
 

@@ -32,6 +32,12 @@ LIGHT_TYPES = ("SUN", "POINT", "AREA")
 # camera heights spread four times wider than that, around 4.5 m).
 TYPICAL_OBJECT_SIZE = 0.75
 SCALE_RANGE = (0.2, 5.0)  # at most this far from the working frame, whatever the fits say
+ALBEDO_RANGE = (0.005, 0.95)  # what the colour corrections let an albedo be: never black, never a perfect white
+
+
+def albedo_within(values) -> list[float]:
+    """An albedo as plain floats, clipped to ALBEDO_RANGE: every correction that scales colours ends here."""
+    return [float(c) for c in np.clip(values, *ALBEDO_RANGE)]
 
 
 @dataclass

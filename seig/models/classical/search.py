@@ -18,7 +18,7 @@ from seig.models.classical.estimate import direct_light, read_hat
 from seig.models.classical.camera import View
 from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, refine_object
 from seig.models.classical.refine import Renderer, correct_colours, local_errors
-from seig.models.classical.scene import Camera, Light, Scene
+from seig.models.classical.scene import Camera, Light, Scene, albedo_within
 from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.metrics import psnr
 
@@ -196,18 +196,15 @@ def exposed(scene: Scene, factor: float) -> Scene:
     Lit sides keep their shading; what moves is the share of the world's light
     (shadows darken as the factor grows) and every albedo that had hit the ceiling.
     """
-    def dimmed(color: list[float]) -> list[float]:
-        return [float(np.clip(c / factor, 0.005, 0.95)) for c in color]
-
     scene = scene.copy()
     scene.light.strength *= factor
     if scene.fill is not None:
         scene.fill.strength *= factor
     for surface in [scene.ground, *scene.objects]:
-        surface.color = dimmed(surface.color)
+        surface.color = albedo_within(np.asarray(surface.color) / factor)
     for obj in scene.objects:
         if obj.hat_color is not None:
-            obj.hat_color = dimmed(obj.hat_color)
+            obj.hat_color = albedo_within(np.asarray(obj.hat_color) / factor)
     return scene
 
 
