@@ -44,6 +44,7 @@ STANDS = 0.3  # least height over width of a found object (the bench's shapes: 0
 MISFIT_REACH = 3  # pixels round a found object within which a later blob is taken for its misfit
 MIN_GAIN_DB = 0.05  # what a found object must add to the whole picture's PSNR
 EVALUATIONS = 80  # Nelder-Mead evaluations per shape start
+FITS_CHECKED = 3  # the closest fits of a blob checked for an outline or reflections, closest first: a ring fitted best as a snowman shows none
 RENDERS = 8  # the search's own renders: the scene, then two per blob (a first colour, then a corrected one)
 
 
@@ -89,8 +90,8 @@ def unexplained_blobs(scene: Scene, image: np.ndarray, goal: np.ndarray) -> list
     return [blobs == b for _, b in sorted(found, reverse=True)]
 
 
-def fit_blob(analysis: Analysis, scene: Scene, blob: np.ndarray, elsewhere: np.ndarray, name: str) -> SceneObject | None:
-    """The standing primitive whose silhouette and shadow best cover the blob (fitted at the analysis' size), if any.
+def fit_blob(analysis: Analysis, scene: Scene, blob: np.ndarray, elsewhere: np.ndarray, name: str) -> list[SceneObject]:
+    """The standing primitive of each shape class whose silhouette and shadow best cover the blob (at the analysis' size), closest first.
 
     Other unexplained pixels (``elsewhere``) are left out of the comparison: the object's own
     shadow, or a neighbour's side, may lie there.
@@ -108,7 +109,10 @@ def fit_blob(analysis: Analysis, scene: Scene, blob: np.ndarray, elsewhere: np.n
         fitted, loss = refine_object(view, target, start, EVALUATIONS)
         if stands(fitted):
             fits.append((loss + SHAPE_PRIOR[start.shape], fitted))
-    return min(fits, key=lambda fit: fit[0])[1] if fits else None
+    by_shape: dict[str, SceneObject] = {}
+    for _, fitted in sorted(fits, key=lambda fit: fit[0]):
+        by_shape.setdefault(fitted.shape, fitted)
+    return list(by_shape.values())
 
 
 def stands(obj: SceneObject) -> bool:
@@ -144,6 +148,15 @@ def outline_shows(silhouette: np.ndarray, image: np.ndarray, goal: np.ndarray) -
     return bool(inner.any()) and float(seen[inner].mean() - rendered[inner].mean()) >= REFLECTIONS_EDGE
 
 
+def shows_a_thing(scene: Scene, found: SceneObject, blob: np.ndarray, image: np.ndarray, goal: np.ndarray) -> bool:
+    """Whether the photo inside ``found``'s silhouette, drawn into ``scene``, looks like a thing rather than floor (see above)."""
+    trial = scene.copy()
+    trial.objects.append(found)
+    silhouette = model_labels(trial, image.shape) == 1 + len(trial.objects)
+    drawn = silhouette & blob
+    return bool(drawn.sum() >= 4 and not floor_change(drawn, image, goal) and outline_shows(silhouette, image, goal))
+
+
 def matched_colour(color: list[float], drawn: np.ndarray, seen: np.ndarray, rendered: np.ndarray) -> list[float]:
     """``color`` scaled by photo over render inside ``drawn``, in linear light.
 
@@ -175,7 +188,8 @@ def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
             break
         blob = fresh[0]
         tried |= blob
-        found = fit_blob(analysis, current, blob, np.any(blobs, axis=0) & ~blob, "found")
+        fits = fit_blob(analysis, current, blob, np.any(blobs, axis=0) & ~blob, "found")
+        found = next((fit for fit in fits[:FITS_CHECKED] if shows_a_thing(current, fit, blob, image, goal)), None)
         if found is None:
             continue
         found.found_by_render = True
@@ -183,8 +197,6 @@ def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
         trial.objects.append(found)
         silhouette = model_labels(trial, image.shape) == 1 + len(trial.objects)
         drawn = silhouette & blob
-        if drawn.sum() < 4 or floor_change(drawn, image, goal) or not outline_shows(silhouette, image, goal):
-            continue
         found.color = matched_colour(scene.ground.color, drawn, seen, to_linear(image))
         first = renderer.image(trial, candidate=False)
         if first is None:
