@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from seig.models.classical import discover
 from seig.models.classical.discover import add_missing, cast_on_floor, outline_shows
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
@@ -66,6 +68,23 @@ def test_a_white_ball_on_a_pale_floor_is_found_placed_and_coloured(executor, tmp
     assert min(added[0].color) > 0.4, added[0].color  # white-ish, not the shadow's grey
     assert renderer.best[0] > before + 1.0
     assert renderer.used <= 8
+
+
+def test_a_blob_whose_closest_fit_shows_nothing_is_tried_with_the_next(executor, tmp_path, monkeypatch):
+    """The closest fit of a mirror ring may be a shape drawn where the photo shows only floor; the next one that shows a thing is kept."""
+    ball = SceneObject("white_ball", "sphere", x=0.5, y=-4.3, sx=0.35, sy=0.35, sz=0.35, color=[0.8, 0.8, 0.8])
+    truth = pale_floor_scene()
+    truth.objects.append(ball)
+    target = render_to(executor, truth, tmp_path / "target.png")
+    off_the_blob = SceneObject("found", "cone", x=-1.6, y=-3.6, sx=0.2, sy=0.2, sz=0.4)
+    monkeypatch.setattr(discover, "fit_blob", lambda *args: [replace(off_the_blob), replace(ball, name="found")])
+    analysis, start = fitting_analysis(target), pale_floor_scene()
+
+    found = add_missing(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=8))
+    assert [o.shape for o in found.objects[len(start.objects) :]] == ["sphere"]
+
+    monkeypatch.setattr(discover, "FITS_CHECKED", 1)
+    assert len(add_missing(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=8)).objects) == len(start.objects)
 
 
 def test_a_shadow_the_render_lacks_is_not_taken_for_an_object(executor, tmp_path):
