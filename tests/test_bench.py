@@ -134,6 +134,7 @@ def test_a_perfect_reconstruction_scores_perfectly_and_a_wrong_one_does_not(tmp_
     assert perfect.position_error < 1e-6 and perfect.size_error < 1e-6 and perfect.color_error < 1e-6
     assert perfect.camera_height_error < 1e-6 and perfect.camera_tilt_error < 1e-3 and perfect.camera_lens_error == 0
     assert perfect.light_direction_error < 0.05
+    assert [item["coverage"] for item in perfect.seen] == [1.0] * 4 and perfect.objects_seen == 4
 
     wrong = copy.deepcopy(case.truth)
     dropped = wrong["objects"].pop()
@@ -151,6 +152,7 @@ def test_a_perfect_reconstruction_scores_perfectly_and_a_wrong_one_does_not(tmp_
     assert worse.iou < 0.95
     assert worse.objects_found == 3 and worse.count_error == 1
     assert dropped["name"] not in {m["truth"] for m in worse.matches}
+    assert {item["name"]: item["seen"] for item in worse.seen}[dropped["name"]] is False and worse.objects_seen == 3
     assert worse.position_error > 0.1 and worse.color_error > 0.1
     assert worse.camera_lens_error == pytest.approx(case.truth["camera"]["lens"] * 0.15, abs=0.01)
     assert worse.light_direction_error > 20
@@ -246,6 +248,9 @@ def test_runner_reconstructs_scores_and_reports_through_the_engine(oracle_bench)
     assert [r["mode"] for r in csv.DictReader(result.csv_path.open())] == ["staged", "monolithic"]
     report = result.report_path.read_text()
     assert "| staged | 1 | 0 |" in report and "exact object count" in report
+    kinds = {item["shape"] for item in result.rows[0]["seen"]}
+    assert f"{len(result.rows[0]['seen'])}/{len(result.rows[0]['seen'])} |" in report.split("True objects the final render shows")[1].split("\n\n##")[0]
+    assert all(kind in report for kind in kinds) and result.rows[0]["objects_seen"] == result.rows[0]["objects_true"]
     assert result.plot_path.exists()
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from seig.bench.generator import SceneCase, generate_suite
 from seig.bench.plots import line_chart
-from seig.bench.scoring import SceneScore, score_program
+from seig.bench.scoring import SEEN_SHARE, SceneScore, score_program
 from seig.context import Context
 from seig.state.state import RunSettings
 from seig.tools.executor import shared_executor
@@ -44,7 +44,7 @@ SUITE_RUNS: dict[str, dict] = {
     "standard": {"max_rounds": None, "loop_resolution": 128},
 }
 COLUMNS = (
-    "scene", "seed", "mode", "objects_true", "objects_found", "psnr", "ssim", "lpips", "iou", "position_error",
+    "scene", "seed", "mode", "objects_true", "objects_found", "objects_seen", "psnr", "ssim", "lpips", "iou", "position_error",
     "size_error", "color_error", "camera_height_error", "camera_tilt_error", "camera_lens_error",
     "light_direction_error", "renders", "rounds", "seconds", "stage_seconds", "error",
 )
@@ -151,6 +151,7 @@ def _row(case: SceneCase, mode: str, score: SceneScore, report: dict | None, sec
         rounds=totals.get("rounds"),
         seconds=round(seconds, 2),
         stage_seconds=_stage_seconds(report),
+        seen=figures["seen"],
         error=error or score.error,
     )
     return row
@@ -274,6 +275,19 @@ def summarize(rows: list[dict]) -> dict:
     }
 
 
+def seen_by_kind(rows: list[dict]) -> dict[str, tuple[int, int]]:
+    """True objects seen and in view, by finish, then by shape, then all together."""
+    items = [item for r in rows for item in r.get("seen") or []]
+    tally: dict[str, tuple[int, int]] = {}
+    for key in ("finish", "shape"):
+        for kind in sorted({item[key] for item in items}):
+            group = [item["seen"] for item in items if item[key] == kind]
+            tally[kind] = (sum(group), len(group))
+    if items:
+        tally["all"] = (sum(item["seen"] for item in items), len(items))
+    return tally
+
+
 def _table(header: list[str], lines: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(line) + " |" for line in lines]
@@ -312,6 +326,15 @@ def markdown_report(result: BenchResult, options: BenchOptions) -> str:
             "## Seconds per stage (mean over scenes)",
             "",
             _table(["mode", *stages], [[mode, *(_fmt(s["stage_seconds"].get(stage), 1) for stage in stages)] for mode, s in sums.items()]),
+        ]
+    tallies = {mode: seen_by_kind(rows) for mode, rows in by_mode.items()}
+    kinds = list(dict.fromkeys(kind for tally in tallies.values() for kind in tally))
+    if kinds:
+        parts += [
+            "",
+            f"## True objects the final render shows (at least {SEEN_SHARE:.0%} of their pixels covered), by finish and shape",
+            "",
+            _table(["mode", *kinds], [[mode, *(f"{tally[k][0]}/{tally[k][1]}" if k in tally else "–" for k in kinds)] for mode, tally in tallies.items()]),
         ]
     if "staged" in sums:
         lines = []

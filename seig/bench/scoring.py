@@ -30,6 +30,7 @@ from seig.tools.metrics import score_images
 
 BACKDROP_NAME = re.compile(r"ground|floor|backdrop|wall", re.IGNORECASE)
 OBJECT_TYPES = ("MESH", "CURVE", "SURFACE", "META", "FONT")
+SEEN_SHARE = 0.5  # a true object counts as seen when the reconstruction covers at least this share of its pixels
 
 
 @dataclass
@@ -50,6 +51,7 @@ class SceneScore:
     camera_lens_error: float | None = None
     light_direction_error: float | None = None
     matches: list[dict] = field(default_factory=list)
+    seen: list[dict] = field(default_factory=list)  # every true object in view: its shape, finish and the share of it the render covers
     render_path: str | None = None
     error: str | None = None
 
@@ -57,8 +59,12 @@ class SceneScore:
     def count_error(self) -> int | None:
         return None if self.objects_found is None else abs(self.objects_found - self.objects_true)
 
+    @property
+    def objects_seen(self) -> int | None:
+        return sum(item["seen"] for item in self.seen) if self.seen else None
+
     def as_dict(self) -> dict:
-        return {**asdict(self), "count_error": self.count_error}
+        return {**asdict(self), "count_error": self.count_error, "objects_seen": self.objects_seen}
 
 
 def is_backdrop(item: dict) -> bool:
@@ -93,6 +99,23 @@ def scene_objects(summary: dict) -> tuple[list[dict], dict[str, str]]:
         roots.append(root)
         members.update((p["name"], root["name"]) for p in parts if p is not root)
     return roots, members
+
+
+def objects_seen(truth_objects: list[dict], truth_mask: np.ndarray, found_mask: np.ndarray) -> list[dict]:
+    """Each true object the target shows, with the share of its pixels the reconstruction's objects cover.
+
+    A count says how many objects a scene has, not which: this says which kinds
+    (a metal ring, a snowman) a reconstruction misses.
+    """
+    foreground = found_mask > 0
+    seen = []
+    for index, obj in enumerate(truth_objects, start=1):
+        pixels = truth_mask == index
+        if not pixels.any():
+            continue  # hidden behind others in the target
+        coverage = float(foreground[pixels].mean())
+        seen.append({"name": obj["name"], "shape": obj["shape"], "finish": obj["finish"], "coverage": round(coverage, 3), "seen": coverage >= SEEN_SHARE})
+    return seen
 
 
 def foreground_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -244,7 +267,9 @@ def score_program(
     try:
         names = [o["name"] for o in found]
         mask = render_mask(executor, program, names, (case.resolution, case.resolution), out_dir / "mask.png", members)
-        score.iou = foreground_iou(read_mask(case.mask_path), mask)
+        truth_mask = read_mask(case.mask_path)
+        score.iou = foreground_iou(truth_mask, mask)
+        score.seen = objects_seen(truth_objects, truth_mask, mask)
     except MaskError as exc:
         score.error = str(exc)
 
