@@ -18,7 +18,7 @@ from skimage.color import deltaE_cie76, rgb2lab
 
 from seig.models.classical.analysis import Analysis
 from seig.models.classical.camera import GROUND, View, hat_pixels
-from seig.models.classical.fit import RegionTarget, fit_ground, fit_region
+from seig.models.classical.fit import RegionTarget, fit_ground, fit_region, outlined
 from seig.models.classical.scene import HAT_START, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.images import to_linear
@@ -60,6 +60,7 @@ def fit_geometry(analysis: Analysis, scene: Scene, evaluations: int = 120) -> tu
         target = RegionTarget.build(analysis, k)
         obj, loss, by_shape = fit_region(view, target, region, f"object_{k}", evaluations)
         obj.name = unique_name(f"{colour_name(region.color)}_{obj.shape}", used)
+        obj.region = k
         objects.append(obj)
         reports.append({"name": obj.name, "loss": round(loss, 4), "shapes": by_shape})
     scene.objects = objects
@@ -185,12 +186,13 @@ def estimate_colours(analysis: Analysis, scene: Scene) -> Scene:
         floor = np.clip(lit_floor / np.maximum(irradiance, 1e-3), 0.02, 0.95)
     scene.ground.color = [float(c) for c in floor]
     view = View(scene.camera, analysis.width, analysis.height)
-    for k, (obj, region) in enumerate(zip(scene.objects, analysis.regions)):
+    for _, obj in outlined(scene, analysis):
+        region = analysis.regions[obj.region]
         albedo = to_linear(region.lit_color) / np.maximum(irradiance * 0.9, 1e-3)
         obj.color = [float(c) for c in np.clip(albedo, 0.01, 0.95)]
         obj.roughness = 0.2 if region.highlight > 0.01 else 0.5
         if obj.shape == "snowman":
-            obj.hat_color = read_hat(analysis, view, obj, k)
+            obj.hat_color = read_hat(analysis, view, obj, obj.region)
     return scene
 
 

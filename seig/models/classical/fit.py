@@ -84,6 +84,11 @@ class RegionTarget:
         return float(wrong) / max(self.area, 1)
 
 
+def outlined(scene: Scene, analysis: Analysis) -> list[tuple[int, SceneObject]]:
+    """(place in the scene, object) of every object fitted to one of the analysis' regions: silhouettes can judge only those."""
+    return [(k, obj) for k, obj in enumerate(scene.objects) if obj.region is not None and obj.region < len(analysis.regions)]
+
+
 def _encode(obj: SceneObject) -> np.ndarray:
     logs = [math.log(max(v, 1e-3)) for v in (obj.sx, obj.sy, obj.sz)]
     return np.array([obj.x, obj.y, *logs, obj.rotation / 45.0])

@@ -84,6 +84,7 @@ class SceneObject:
     metallic: float = 0.0
     hat_color: list[float] | None = None  # a snowman's hat (linear RGB); None: bare-headed
     found_by_render: bool = False  # added where the render disagreed with the photo: no region of the photo outlines it
+    region: int | None = None  # the photo analysis' region (fitting_analysis numbering) its silhouette is fitted to; None: no region outlines it
 
     @property
     def footprint(self) -> float:
@@ -138,7 +139,7 @@ class Scene:
             light=Light(**data.get("light", {})),
             fill=Light(**data["fill"]) if data.get("fill") else None,
             world=list(data.get("world", [0.05, 0.05, 0.05])),
-            objects=[SceneObject(**o) for o in data.get("objects", [])],
+            objects=[SceneObject(**{"region": None if o.get("found_by_render") else k, **o}) for k, o in enumerate(data.get("objects", []))],
             anchor=data.get("anchor"),
         )
 

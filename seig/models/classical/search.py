@@ -16,7 +16,7 @@ import numpy as np
 from seig.models.classical.analysis import Analysis
 from seig.models.classical.estimate import direct_light, read_hat
 from seig.models.classical.camera import View
-from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, refine_object
+from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, outlined, refine_object
 from seig.models.classical.refine import Renderer, correct_colours, local_errors
 from seig.models.classical.scene import Camera, Light, Scene, albedo_within
 from seig.models.classical.shadows import fit_sun_direction
@@ -43,19 +43,19 @@ def _camera_at(camera: Camera, lens: float, pitch: float) -> Camera:
 def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations: int = 80) -> tuple[Scene, float]:
     """Keep each object's shape class, refit it under another camera; returns the scene and its total error."""
     view = View(camera, analysis.width, analysis.height)
-    objects, total = [], 0.0
-    for k, (obj, region) in enumerate(zip(scene.objects, analysis.regions)):
-        target = RegionTarget.build(analysis, k)
-        start = initial_object(view, region, obj.name, obj.shape)
-        start = replace(start, rotation=obj.rotation, standing=obj.standing, color=obj.color, roughness=obj.roughness, metallic=obj.metallic)
+    objects, total = list(scene.objects), 0.0
+    for k, obj in outlined(scene, analysis):
+        target = RegionTarget.build(analysis, obj.region)
+        start = initial_object(view, analysis.regions[obj.region], obj.name, obj.shape)
+        start = replace(start, rotation=obj.rotation, standing=obj.standing, color=obj.color, roughness=obj.roughness, metallic=obj.metallic, region=obj.region)
         if obj.shape == "torus":
             start.sz = start.sx * obj.sz / max(obj.sx, 1e-3)
         start = min((start, obj), key=lambda o: target.loss(view, o))  # a table's footprint guess floats its top: the last fit may be closer
         fitted, loss = refine_object(view, target, start, evaluations)
         if fitted.shape == "snowman":  # under another camera the hat may sit elsewhere: look again, keeping a colour already matched
-            hat = read_hat(analysis, view, replace(fitted, hat_color=obj.hat_color or start.hat_color), k)
+            hat = read_hat(analysis, view, replace(fitted, hat_color=obj.hat_color or start.hat_color), obj.region)
             fitted = replace(fitted, hat_color=None if hat is None else obj.hat_color or hat)
-        objects.append(fitted)
+        objects[k] = fitted
         total += loss * target.area
     refitted = replace(scene.copy(), camera=camera, objects=objects)
     refitted.pin_centre()  # the objects moved with the camera: the lamps go with them
@@ -119,8 +119,8 @@ def polish_geometry(analysis: Analysis, scene: Scene, evaluations: int) -> Scene
     """More Nelder-Mead on every silhouette, from the current fit and from a quarter turn (boxes, rings)."""
     scene = scene.copy()
     view = View(scene.camera, analysis.width, analysis.height)
-    for k, obj in enumerate(scene.objects[: len(analysis.regions)]):
-        target = RegionTarget.build(analysis, k)
+    for k, obj in outlined(scene, analysis):
+        target = RegionTarget.build(analysis, obj.region)
         best_obj, best_loss = obj, target.loss(view, obj)
         starts = [obj] + ([replace(obj, rotation=(obj.rotation + 45.0) % 180)] if obj.shape in ("cube", "torus") else [])
         for start in starts:
@@ -142,15 +142,15 @@ def shape_rivals(analysis: Analysis, scene: Scene, rank: int, evaluations: int =
     """
     scene = scene.copy()
     view = View(scene.camera, analysis.width, analysis.height)
-    for k, obj in enumerate(scene.objects[: len(analysis.regions)]):
-        target = RegionTarget.build(analysis, k)
-        fits = fit_shapes(view, target, analysis.regions[k], obj.name, evaluations, rings=True)
+    for k, obj in outlined(scene, analysis):
+        target = RegionTarget.build(analysis, obj.region)
+        fits = fit_shapes(view, target, analysis.regions[obj.region], obj.name, evaluations, rings=True)
         own = target.loss(view, obj) + SHAPE_PRIOR.get(obj.shape, 0.0)
         rivals = sorted((loss, shape) for shape, (_, loss) in fits.items() if shape != obj.shape and loss < own + SWAP_MARGIN)
         if rank < len(rivals):
-            rival = replace(fits[rivals[rank][1]][0], name=obj.name, color=obj.color, roughness=obj.roughness, metallic=obj.metallic)
+            rival = replace(fits[rivals[rank][1]][0], name=obj.name, color=obj.color, roughness=obj.roughness, metallic=obj.metallic, region=obj.region)
             if rival.shape == "snowman":
-                rival.hat_color = read_hat(analysis, view, rival, k)
+                rival.hat_color = read_hat(analysis, view, rival, obj.region)
             scene.objects[k] = rival
     return scene
 
@@ -400,8 +400,10 @@ PLACEMENT_MOVES = [
 
 def silhouette_losses(analysis: Analysis, scene: Scene) -> list[float]:
     view = View(scene.camera, analysis.width, analysis.height)
-    count = min(len(scene.objects), len(analysis.regions))
-    return [RegionTarget.build(analysis, k).loss(view, scene.objects[k]) for k in range(count)] + [0.0] * (len(scene.objects) - count)
+    losses = [0.0] * len(scene.objects)  # an object no region outlines has no silhouette to keep
+    for k, obj in outlined(scene, analysis):
+        losses[k] = RegionTarget.build(analysis, obj.region).loss(view, obj)
+    return losses
 
 
 def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves=PLACEMENT_MOVES) -> Scene:
