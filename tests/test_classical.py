@@ -15,7 +15,7 @@ from scipy.spatial import ConvexHull
 from seig.bench.generator import generate_scene
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
-from seig.models.classical.analysis import Analysis
+from seig.models.classical.analysis import Analysis, with_regions
 from seig.models.classical.balance import RING, balance_lights, choose_lights, relight, ring_lamp, soften, softbox
 from seig.models.classical.fit import fit_ground
 from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, hat_pixels, label_map, top_edge
@@ -25,7 +25,7 @@ from seig.models.classical import backend as backend_module
 from seig.models.classical import scene as scene_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
-from seig.models.classical.search import EXPOSURE_RENDERS, choose_pitch, exposure_search, refit_objects, turn_light, with_fill
+from seig.models.classical.search import EXPOSURE_RENDERS, choose_pitch, exposure_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, STAGE_MIN_ROUNDS, judge
@@ -210,6 +210,28 @@ def test_colours_are_matched_by_overlap_not_region_number():
     analysis = Analysis(image=goal, labels=swapped, world=None, ground_lit=goal[0, 0], ground_shadow=None, shadow=np.zeros((64, 64), bool), horizon_v=None)
     a, b = correct_colours(scene, render, goal, analysis).objects
     assert a.color[0] > 2 * a.color[2] and b.color[2] > 2 * b.color[0], (a.color, b.color)
+
+
+def test_objects_keep_their_own_regions_when_one_is_taken_away():
+    """Silhouettes pair an object with the region it was fitted to, not with the region at its place in the list."""
+    scene = Scene(camera=Camera(height=3.0, pitch=25.0, lens=40.0))
+    scene.objects = [SceneObject("a", "cube", x=-1.0, sx=0.5, sy=0.5, sz=0.5, region=0), SceneObject("b", "sphere", x=1.0, sx=0.5, region=1)]
+    labels = model_labels(scene, (64, 64, 3))
+    image = np.full((64, 64, 3), 0.5)
+    bare = Analysis(image=image, labels=labels, world=None, ground_lit=image[0, 0], ground_shadow=None, shadow=np.zeros((64, 64), bool), horizon_v=None)
+    analysis = with_regions(bare, [labels == 2, labels == 3])
+    assert max(silhouette_losses(analysis, scene)) < 0.05
+
+    only_b = scene.copy()
+    only_b.objects = only_b.objects[1:]
+    assert silhouette_losses(analysis, only_b)[0] < 0.05
+    polished = polish_geometry(analysis, only_b, 40).objects[0]
+    assert abs(polished.x - 1.0) < 0.1 and polished.region == 1
+
+    legacy = only_b.to_dict()  # a checkpoint from before objects kept their region: paired by place, found objects by none
+    legacy["objects"] = [{k: v for k, v in o.items() if k != "region"} for o in scene.to_dict()["objects"]]
+    legacy["objects"][1]["found_by_render"] = True
+    assert [o.region for o in Scene.from_dict(legacy).objects] == [0, None]
 
 
 def test_with_no_sky_the_floor_is_taken_as_mid_grey_not_white():
