@@ -148,11 +148,15 @@ def outline_shows(silhouette: np.ndarray, image: np.ndarray, goal: np.ndarray) -
     return bool(inner.any()) and float(seen[inner].mean() - rendered[inner].mean()) >= REFLECTIONS_EDGE
 
 
-def shows_a_thing(scene: Scene, found: SceneObject, blob: np.ndarray, image: np.ndarray, goal: np.ndarray) -> bool:
-    """Whether the photo inside ``found``'s silhouette, drawn into ``scene``, looks like a thing rather than floor (see above)."""
+def placed(scene: Scene, found: SceneObject, shape: tuple[int, ...]) -> tuple[Scene, np.ndarray]:
+    """The scene with ``found`` added, and ``found``'s silhouette in it (at a render's ``shape``)."""
     trial = scene.copy()
     trial.objects.append(found)
-    silhouette = model_labels(trial, image.shape) == 1 + len(trial.objects)
+    return trial, model_labels(trial, shape) == 1 + len(trial.objects)
+
+
+def shows_a_thing(silhouette: np.ndarray, blob: np.ndarray, image: np.ndarray, goal: np.ndarray) -> bool:
+    """Whether the photo inside a found object's silhouette looks like a thing rather than floor (see above)."""
     drawn = silhouette & blob
     return bool(drawn.sum() >= 4 and not floor_change(drawn, image, goal) and outline_shows(silhouette, image, goal))
 
@@ -189,14 +193,13 @@ def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
         blob = fresh[0]
         tried |= blob
         fits = fit_blob(analysis, current, blob, np.any(blobs, axis=0) & ~blob, "found")
-        found = next((fit for fit in fits[:FITS_CHECKED] if shows_a_thing(current, fit, blob, image, goal)), None)
-        if found is None:
+        trials = (placed(current, fit, image.shape) for fit in fits[:FITS_CHECKED])
+        chosen = next(((trial, silhouette) for trial, silhouette in trials if shows_a_thing(silhouette, blob, image, goal)), None)
+        if chosen is None:
             continue
+        trial, silhouette = chosen
+        found, drawn = trial.objects[-1], silhouette & blob
         found.found_by_render = True
-        trial = current.copy()
-        trial.objects.append(found)
-        silhouette = model_labels(trial, image.shape) == 1 + len(trial.objects)
-        drawn = silhouette & blob
         found.color = matched_colour(scene.ground.color, drawn, seen, to_linear(image))
         first = renderer.image(trial, candidate=False)
         if first is None:
