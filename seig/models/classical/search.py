@@ -43,7 +43,7 @@ def _camera_at(camera: Camera, lens: float, pitch: float) -> Camera:
 def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations: int = 80) -> tuple[Scene, float]:
     """Keep each object's shape class, refit it under another camera; returns the scene and its total error."""
     view = View(camera, analysis.width, analysis.height)
-    objects, total = list(scene.objects), 0.0
+    refitted, total = replace(scene.copy(), camera=camera), 0.0  # objects no region outlines stay as they are
     for k, obj in outlined(scene, analysis):
         target = RegionTarget.build(analysis, obj.region)
         start = initial_object(view, analysis.regions[obj.region], obj.name, obj.shape)
@@ -55,9 +55,8 @@ def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations:
         if fitted.shape == "snowman":  # under another camera the hat may sit elsewhere: look again, keeping a colour already matched
             hat = read_hat(analysis, view, replace(fitted, hat_color=obj.hat_color or start.hat_color), obj.region)
             fitted = replace(fitted, hat_color=None if hat is None else obj.hat_color or hat)
-        objects[k] = fitted
+        refitted.objects[k] = fitted
         total += loss * target.area
-    refitted = replace(scene.copy(), camera=camera, objects=objects)
     refitted.pin_centre()  # the objects moved with the camera: the lamps go with them
     refitted.ground, ground_loss = fit_ground(view, analysis, refitted)
     return refitted, total + ground_loss * max(analysis.edge_columns.size, 1)
