@@ -108,9 +108,14 @@ def new_thread_id(image: Path) -> str:
     return f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
+def holds_a_run(values: dict) -> bool:
+    """False for the checkpoint written before the input: it holds only the channels' defaults."""
+    return "image_path" in values
+
+
 def _snapshot(thread_id: str, ctx: Context, checkpoint_id: str | None = None):
     snapshot = open_graph(ctx).get_state(_config(thread_id, checkpoint_id))
-    if not snapshot.values:
+    if not holds_a_run(snapshot.values):
         raise RunNotFound(f"no run with thread id '{thread_id}'" + (f" and checkpoint '{checkpoint_id}'" if checkpoint_id else ""))
     return snapshot
 
@@ -229,10 +234,9 @@ def list_runs(ctx: Context) -> list[RunInfo]:
     runs = []
     for (thread_id,) in rows:
         snapshot = graph.get_state(_config(thread_id))
-        values = snapshot.values
-        if not values:
+        if not holds_a_run(snapshot.values):
             continue
-        state = SeigState.model_validate(values)
+        state = SeigState.model_validate(snapshot.values)
         runs.append(
             RunInfo(
                 thread_id=thread_id,
@@ -257,7 +261,7 @@ def run_history(thread_id: str, ctx: Context) -> list[CheckpointInfo]:
     _snapshot(thread_id, ctx)
     history = []
     for snap in open_graph(ctx).get_state_history(_config(thread_id)):
-        if "image_path" not in snap.values:  # the empty checkpoint before the input is written
+        if not holds_a_run(snap.values):
             continue
         state = SeigState.model_validate(snap.values)
         history.append(

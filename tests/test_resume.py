@@ -91,10 +91,12 @@ def test_a_database_held_by_another_process_is_waited_for(tmp_path):
     """A writer that holds the database for a while delays a run; it does not break or corrupt it."""
     from tests.test_engine import PLAN, RED, verdict  # noqa: F401  (shared scene and replies)
     from tests.fakes import ScriptedChatModel, code_reply, structured_reply
+    from PIL import Image
+
+    from seig.ui.run_view import load_view
     from tests.test_engine import settings
 
     target = tmp_path / "t.png"
-    from PIL import Image
 
     Image.new("RGB", (48, 36), (150, 60, 60)).save(target)
     db = tmp_path / "db.sqlite"
@@ -117,3 +119,27 @@ def test_a_database_held_by_another_process_is_waited_for(tmp_path):
     assert events[-1]["type"] == "done", events[-1]
     check = sqlite3.connect(db)
     assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_run_seen_before_its_input_is_written_is_not_yet_a_run(tmp_path):
+    """The checkpoint LangGraph writes before the input holds only defaults; readers polling then see no run."""
+    from PIL import Image
+
+    from seig.ui.run_view import load_view
+    from tests.test_engine import settings
+
+    target = tmp_path / "t.png"
+
+    Image.new("RGB", (48, 36), (150, 60, 60)).save(target)
+    db = tmp_path / "db.sqlite"
+    ctx = Context(db_path=db)
+    thread = runs.start_run(target, tmp_path / "run", settings(), ctx)
+    with sqlite3.connect(db) as conn:  # keep only the first checkpoint, without the input, as a poller can find it
+        conn.execute("DELETE FROM checkpoints WHERE checkpoint_id != (SELECT MIN(checkpoint_id) FROM checkpoints)")
+        conn.execute("DELETE FROM writes")
+    runs._graphs.clear()  # read the database afresh
+    with pytest.raises(runs.RunNotFound):
+        runs.get_run_state(thread, ctx)
+    assert runs.list_runs(ctx) == []
+    with pytest.raises(runs.RunNotFound):
+        load_view(thread, ctx)
