@@ -421,6 +421,21 @@ def test_the_key_becomes_a_softbox_only_when_the_photo_was_lit_by_one(truth_kind
     assert kept.light.kind == truth_kind, kept.light
 
 
+@pytest.mark.parametrize("truth_kind", ["AREA", "POINT"])
+def test_the_fill_becomes_a_softbox_only_when_the_photo_was_lit_by_one(truth_kind, executor, tmp_path):
+    """The fill is tried as its softbox twin too; the bare key lamp stays a bare lamp though a soft fill flatters its twin."""
+    fill = Light(kind="POINT", azimuth=300.0, elevation=45.0, distance=4.0, strength=600.0, size=0.1)
+    truth = _lamp_lit("POINT", 0.1)
+    truth.fill = replace(fill, kind="AREA", size=2.0, strength=fill.strength / 4) if truth_kind == "AREA" else fill
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    start = _lamp_lit("POINT", 0.1)
+    start.fill = fill
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=16)
+    kept = soften(start, renderer)
+    assert 1 + 4 + 4 <= renderer.used <= 1 + 3 * 4  # the start; per trial: its lamps and the world alone, the solved scene
+    assert (kept.light.kind, kept.fill.kind) == ("POINT", truth_kind), (kept.light, kept.fill)
+
+
 def _sky_and_white_box(key: float, albedo: float) -> Scene:
     """A white box lit by a sun under a grey sky in view: the sky pins the world's light, so colour corrections cannot brighten the key."""
     scene = Scene(camera=Camera(pitch=12.0, lens=35.0), light=Light(kind="SUN", azimuth=120.0, elevation=45.0, strength=key, size=2.0), world=[0.15, 0.15, 0.17])

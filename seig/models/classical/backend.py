@@ -39,7 +39,7 @@ from seig.state.state import Plan, PlannedObject, RunSettings
 STAGE_DRESS = {"scaffold": grey_boxes, "geometry": neutral_materials}
 RELIGHT_ROUND = 8  # the monolithic round that chooses among a ring of lamps: after the one-off searches, as in the stages
 DISCOVERY_ROUND = 4  # the monolithic round that adds missed objects: framed, lit and coloured, as at composition's second round
-SOFTEN_RENDERS = 4  # the key alone as a softbox, the world alone, the fill alone, the solved scene
+SOFTEN_RENDERS = 12  # the key, the fill, then both as softboxes: for each, its lamps alone, the world alone, the solved scene
 RELIGHT_RENDERS = RING + 4  # the ring's lamps, the world, the key and the fill alone, the chosen scene
 EXPOSE_RENDERS = 2 * search.EXPOSURE_RENDERS  # two exposure trials
 EXPOSE_ROUND = 5  # lighting's round that tries more and less direct light: the last of its minimum rounds (verdict.STAGE_MIN_ROUNDS)
@@ -228,7 +228,7 @@ def _find_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene
 
 
 def _soften(scene: Scene, renderer: Renderer) -> Scene:
-    """The key tried as a softbox, from SOFTEN_RENDERS renders of its own.
+    """The key and the fill tried as softboxes, from SOFTEN_RENDERS renders of their own.
 
     Taken from the round's renders, a softbox that lost left the round's search too few to gain, and the stage ended there.
     """

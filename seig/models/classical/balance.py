@@ -144,14 +144,32 @@ def softbox(light: Light) -> Light | None:
     return replace(light, kind="AREA", size=side, strength=strength)
 
 
-def soften(scene: Scene, renderer: Renderer) -> Scene:
-    """The key tried as its softbox twin, every energy solved again; the renderer keeps whichever renders closer."""
-    twin = softbox(scene.light)
-    if twin is None or renderer.image(scene) is None:  # the scene as it is is the bar (already rendered: no cost)
-        return scene
+def _softened(scene: Scene, roles: tuple[str, ...], renderer: Renderer) -> float | None:
+    """Render ``scene`` with the lamps in ``roles`` ('light', 'fill') as their softbox twins, energies solved again; the solved render's PSNR."""
     trial = scene.copy()
-    trial.light = twin
-    return balance_lights(trial, renderer)
+    for role in roles:
+        setattr(trial, role, softbox(getattr(scene, role)))
+    part = Renderer(renderer.render, renderer.target, renderer.left, dress=renderer.dress, seen=dict(renderer.seen))
+    balance_lights(trial, part)
+    renderer.absorb(part)
+    return part.best[0] if part.best is not None else None
+
+
+def soften(scene: Scene, renderer: Renderer) -> Scene:
+    """The key and the fill each tried as its softbox twin, and both when both win; the renderer keeps whichever renders closer.
+
+    Each twin is judged against the scene as it is, not one after the other: a softbox
+    fill in the photo also makes a softbox key look better than a bare one.
+    """
+    image = renderer.image(scene)  # the scene as it is is the bar (already rendered: no cost)
+    if image is None:
+        return scene
+    bar = psnr(renderer.goal(image.shape), image)
+    lamps = [role for role in ("light", "fill") if getattr(scene, role) is not None and softbox(getattr(scene, role)) is not None]
+    won = tuple(role for role in lamps if (_softened(scene, (role,), renderer) or -np.inf) > bar)
+    if len(won) == 2:
+        _softened(scene, won, renderer)
+    return best(renderer, scene)
 
 
 def choose_lights(goal: np.ndarray, world: np.ndarray, images: list[np.ndarray]) -> tuple[tuple[int, ...], np.ndarray] | None:
