@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from seig import runs
 from seig.context import Context
+from seig.ui.run_view import load_view
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shapes.png"
 SMALL = ["--resolution", "48", "--samples", "4", "--final-resolution", "64", "--final-samples", "4"]
@@ -91,13 +93,9 @@ def test_a_database_held_by_another_process_is_waited_for(tmp_path):
     """A writer that holds the database for a while delays a run; it does not break or corrupt it."""
     from tests.test_engine import PLAN, RED, verdict  # noqa: F401  (shared scene and replies)
     from tests.fakes import ScriptedChatModel, code_reply, structured_reply
-    from PIL import Image
-
-    from seig.ui.run_view import load_view
     from tests.test_engine import settings
 
     target = tmp_path / "t.png"
-
     Image.new("RGB", (48, 36), (150, 60, 60)).save(target)
     db = tmp_path / "db.sqlite"
     ctx = Context(db_path=db, chat_model=ScriptedChatModel([structured_reply(PLAN), code_reply(RED), verdict(True)]))
@@ -123,13 +121,9 @@ def test_a_database_held_by_another_process_is_waited_for(tmp_path):
 
 def test_a_run_seen_before_its_input_is_written_is_not_yet_a_run(tmp_path):
     """The checkpoint LangGraph writes before the input holds only defaults; readers polling then see no run."""
-    from PIL import Image
-
-    from seig.ui.run_view import load_view
     from tests.test_engine import settings
 
     target = tmp_path / "t.png"
-
     Image.new("RGB", (48, 36), (150, 60, 60)).save(target)
     db = tmp_path / "db.sqlite"
     ctx = Context(db_path=db)
