@@ -108,20 +108,21 @@ def new_thread_id(image: Path) -> str:
     return f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
-def holds_a_run(values: dict) -> bool:
+def _holds_a_run(values: dict) -> bool:
     """False for the checkpoint written before the input: it holds only the channels' defaults."""
     return "image_path" in values
 
 
-def _snapshot(thread_id: str, ctx: Context, checkpoint_id: str | None = None):
+def read_snapshot(thread_id: str, ctx: Context, checkpoint_id: str | None = None):
+    """The run's latest checkpoint (or the given one); RunNotFound when there is no run there yet."""
     snapshot = open_graph(ctx).get_state(_config(thread_id, checkpoint_id))
-    if not holds_a_run(snapshot.values):
+    if not _holds_a_run(snapshot.values):
         raise RunNotFound(f"no run with thread id '{thread_id}'" + (f" and checkpoint '{checkpoint_id}'" if checkpoint_id else ""))
     return snapshot
 
 
 def get_run_state(thread_id: str, ctx: Context) -> SeigState:
-    return SeigState.model_validate(_snapshot(thread_id, ctx).values)
+    return SeigState.model_validate(read_snapshot(thread_id, ctx).values)
 
 
 def run_status(snapshot) -> str:
@@ -172,7 +173,7 @@ def stream_run(thread_id: str, ctx: Context, resume: dict | str | None = None) -
     Errors are yielded, not raised: the run keeps its last checkpoint and can be resumed.
     """
     graph = open_graph(ctx)
-    snapshot = _snapshot(thread_id, ctx)
+    snapshot = read_snapshot(thread_id, ctx)
     if snapshot.interrupts and resume is None:
         for item in snapshot.interrupts:
             yield {"type": "interrupt", "payload": item.value}
@@ -234,7 +235,7 @@ def list_runs(ctx: Context) -> list[RunInfo]:
     runs = []
     for (thread_id,) in rows:
         snapshot = graph.get_state(_config(thread_id))
-        if not holds_a_run(snapshot.values):
+        if not _holds_a_run(snapshot.values):
             continue
         state = SeigState.model_validate(snapshot.values)
         runs.append(
@@ -258,10 +259,10 @@ def list_runs(ctx: Context) -> list[RunInfo]:
 
 def run_history(thread_id: str, ctx: Context) -> list[CheckpointInfo]:
     """The run's checkpoints, oldest first; any of them can be forked."""
-    _snapshot(thread_id, ctx)
+    read_snapshot(thread_id, ctx)
     history = []
     for snap in open_graph(ctx).get_state_history(_config(thread_id)):
-        if not holds_a_run(snap.values):
+        if not _holds_a_run(snap.values):
             continue
         state = SeigState.model_validate(snap.values)
         history.append(
@@ -290,7 +291,7 @@ def fork_run(
     **overrides,
 ) -> str:
     """Copy a checkpoint into a new thread (optionally with other settings); the original is untouched."""
-    snapshot = _snapshot(thread_id, ctx, checkpoint_id)
+    snapshot = read_snapshot(thread_id, ctx, checkpoint_id)
     state = SeigState.model_validate(snapshot.values)
     unknown = set(overrides) - set(RunSettings.model_fields)
     if unknown:

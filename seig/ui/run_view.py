@@ -34,9 +34,7 @@ class RunView:
 
 
 def load_view(thread_id: str, ctx: Context) -> RunView:
-    snapshot = runs.open_graph(ctx).get_state({"configurable": {"thread_id": thread_id}})
-    if not runs.holds_a_run(snapshot.values):
-        raise runs.RunNotFound(f"no run with thread id '{thread_id}'")
+    snapshot = runs.read_snapshot(thread_id, ctx)
     question = snapshot.interrupts[0].value if snapshot.interrupts else None
     return RunView(SeigState.model_validate(snapshot.values), runs.run_status(snapshot), question)
 
