@@ -189,7 +189,7 @@ class ClassicalBackend:
             steps = [once[round_]] + steps[:2]
             shares = [renderer.budget - 2 * max(1, renderer.budget // 4)] + [max(1, renderer.budget // 4)] * 2
         for step, share in zip(steps, shares):
-            part = Renderer(renderer.render, renderer.target, min(share, renderer.left), dress=renderer.dress, seen=dict(renderer.seen))
+            part = renderer.part(min(share, renderer.left))
             scene = step(scene, part)
             renderer.absorb(part)
         return scene, "refined geometry, colours and light together"
@@ -215,7 +215,7 @@ class ClassicalBackend:
 
 def _on_top(renderer: Renderer, renders: int, step: Callable[[Renderer], Scene]) -> Scene:
     """``step`` run with up to ``renders`` renders of its own on top of the round's, so the round's own search keeps all of its."""
-    part = Renderer(renderer.render, renderer.target, renders, dress=renderer.dress, seen=dict(renderer.seen))
+    part = renderer.part(renders)
     scene = step(part)
     renderer.budget += part.used
     renderer.absorb(part)

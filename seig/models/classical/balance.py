@@ -149,7 +149,7 @@ def _softened(scene: Scene, roles: tuple[str, ...], renderer: Renderer) -> float
     trial = scene.copy()
     for role in roles:
         setattr(trial, role, softbox(getattr(scene, role)))
-    part = Renderer(renderer.render, renderer.target, renderer.left, dress=renderer.dress, seen=dict(renderer.seen))
+    part = renderer.part(renderer.left)
     balance_lights(trial, part)
     renderer.absorb(part)
     return part.best[0] if part.best is not None else None

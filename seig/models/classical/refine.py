@@ -72,6 +72,10 @@ class Renderer:
         if self.best is None or score > self.best[0]:
             self.best = (score, scene.copy(), image)
 
+    def part(self, budget: int) -> "Renderer":
+        """A sub-search's renderer: ``budget`` renders, this one's renders already seen; ``absorb`` takes its work back."""
+        return Renderer(self.render, self.target, budget, dress=self.dress, seen=dict(self.seen))
+
     def absorb(self, part: "Renderer") -> None:
         """Count a sub-search's renders and keep its best."""
         self.used += part.used
