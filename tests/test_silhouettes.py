@@ -1,4 +1,4 @@
-"""Silhouette fitting on drawn scenes: merged regions split in two, parted pieces joined, rings fitted as rings, table tops lifted onto their legs and kept there.
+"""Silhouette fitting on drawn scenes: merged regions split in two, parted pieces joined, rings fitted as rings (hole seen or not), table tops lifted onto their legs and kept there.
 
 The images are drawn with the backend's own silhouettes under the camera the
 analysis first assumes when no horizon shows (so a fit can be exact), each
@@ -97,6 +97,39 @@ def test_a_lying_ring_is_fitted_as_a_ring_to_its_outline(u, v, outer, tube):
 
     assert scene.objects[0].shape == "torus"
     assert _iou(label_map(view, Ground(), scene.objects) >= 2, labels >= 2) > 0.9
+
+
+@pytest.mark.parametrize(
+    "drawn",
+    [
+        dict(shape="torus", sx=0.6, sy=0.6, sz=0.12, standing=True, rotation=90.0),  # standing, seen edge on
+        dict(shape="torus", sx=0.6, sy=0.6, sz=0.25),  # lying, so thick the hole is hidden from this height
+    ],
+)
+def test_a_ring_whose_hole_does_not_show_is_still_fitted_as_a_ring(drawn):
+    view = View(CAMERA, SIDE, SIDE)
+    image, labels = _draw([_placed(view, 80, 110, **drawn)], [(0.9, 0.75, 0.2)])
+    analysis = analyse_image(image)
+    assert len(analysis.regions) == 1 and not analysis.regions[0].has_hole  # the case
+
+    scene, _ = fit_geometry(analysis, Scene(camera=CAMERA))
+
+    assert scene.objects[0].shape == "torus"
+    assert _iou(label_map(view, Ground(), scene.objects) >= 2, labels >= 2) > 0.9
+
+
+@pytest.mark.parametrize(
+    "drawn",
+    [dict(shape="sphere", sx=0.4, sy=0.4, sz=0.4), dict(shape="cylinder", sx=0.4, sy=0.4, sz=0.3), dict(shape="cylinder", sx=0.5, sy=0.5, sz=0.12)],
+)
+def test_round_things_without_a_hole_are_not_taken_for_rings(drawn):
+    """A ball, a drum and a flat disc outline nearly as a ring would; the ring must not win them."""
+    view = View(CAMERA, SIDE, SIDE)
+    image, _ = _draw([_placed(view, 80, 110, **drawn)], [(0.9, 0.75, 0.2)])
+
+    scene, _ = fit_geometry(analyse_image(image), Scene(camera=CAMERA))
+
+    assert scene.objects[0].shape == drawn["shape"]
 
 
 def test_a_ring_parted_into_arcs_is_joined_again_and_fitted_as_one_ring():

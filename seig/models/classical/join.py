@@ -47,7 +47,7 @@ def clusters(masks: list[np.ndarray], reach: int = JOIN_REACH) -> list[list[int]
 def _wrong(view: View, analysis: Analysis, index: int) -> float:
     """Pixels the best primitive of any class (rings included) gets wrong for one region."""
     region = analysis.regions[index]
-    fits = fit_shapes(view, RegionTarget.build(analysis, index), region, "part", EVALUATIONS, rings=True)
+    fits = fit_shapes(view, RegionTarget.build(analysis, index), region, "part", EVALUATIONS)
     return min(loss for _, loss in fits.values()) * region.area
 
 

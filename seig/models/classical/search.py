@@ -143,7 +143,7 @@ def shape_rivals(analysis: Analysis, scene: Scene, rank: int, evaluations: int =
     view = View(scene.camera, analysis.width, analysis.height)
     for k, obj in outlined(scene, analysis):
         target = RegionTarget.build(analysis, obj.region)
-        fits = fit_shapes(view, target, analysis.regions[obj.region], obj.name, evaluations, rings=True)
+        fits = fit_shapes(view, target, analysis.regions[obj.region], obj.name, evaluations)
         own = target.loss(view, obj) + SHAPE_PRIOR.get(obj.shape, 0.0)
         rivals = sorted((loss, shape) for shape, (_, loss) in fits.items() if shape != obj.shape and loss < own + SWAP_MARGIN)
         if rank < len(rivals):
