@@ -304,6 +304,10 @@ def fork_run(
     shutil.copy2(Path(state.run_dir) / "target.png", target_dir / "target.png")
     forked = state.model_copy(update={"settings": settings, "run_dir": str(target_dir), "status": "running", "outputs": {}})
     next_node = snapshot.next[0] if snapshot.next else "finalize"
+    if PREDECESSOR[next_node] == "verifier":  # the verifier's router decides again, so a larger budget resumes a stage it had ended
+        last = state.history[-1] if state.history else None
+        passed = bool(last and last.verdict and last.verdict.passed)
+        forked = forked.model_copy(update={"stage_done": passed or forked.round >= forked.round_budget})
     graph = open_graph(ctx)
     graph.update_state(_config(new_id), forked.model_dump(), as_node=PREDECESSOR[next_node])
     return new_id

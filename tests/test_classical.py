@@ -325,6 +325,13 @@ def test_a_hats_colour_is_matched_apart_from_the_snow():
     assert corrected.hat_color == pytest.approx([0.125] * 3)  # a quarter: as far as one step may take it
 
 
+def test_each_stage_has_rounds_of_its_own_for_its_fixed_steps():
+    """A stage whose budget is under its minimum rounds skips its last fixed steps whenever earlier stages spend all of theirs."""
+    settings = RunSettings()
+    for stage in settings.stage_plan():
+        assert settings.budget(stage) >= STAGE_MIN_ROUNDS[stage], stage
+
+
 def test_light_energies_are_solved_from_per_light_renders(executor, tmp_path):
     """Start from a key three times too strong and a world too dark: one solve brings both back."""
     truth = Scene(light=Light(azimuth=60.0, elevation=45.0, strength=2.0, color=[1.0, 0.9, 0.8]), world=[0.2, 0.25, 0.3])

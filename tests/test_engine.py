@@ -254,6 +254,22 @@ def test_fork_from_a_checkpoint_leaves_the_original_untouched(target, tmp_path):
     assert {r.thread_id for r in runs.list_runs(ctx)} == {thread, fork}
 
 
+def test_a_finished_run_forked_with_a_larger_budget_runs_on_unless_it_had_passed(target, tmp_path):
+    replies = [structured_reply(PLAN), code_reply(BLUE), verdict(False, "red")]
+    ctx, thread, _ = run(target, tmp_path, replies, budgets={"scaffold": 1})
+    last = runs.run_history(thread, ctx)[-1]
+
+    ctx.chat_model = ScriptedChatModel([code_reply(RED), verdict(True)])
+    fork = runs.fork_run(thread, last.checkpoint_id, ctx, budgets={"scaffold": 2})
+    assert runs.drive(fork, ctx)[-1]["type"] == "done"
+    forked = runs.get_run_state(fork, ctx)
+    assert [r.round for r in forked.history] == [1, 2] and forked.best_program.strip() == RED.strip()
+
+    again = runs.fork_run(fork, runs.run_history(fork, ctx)[-1].checkpoint_id, ctx, budgets={"scaffold": 4})
+    runs.drive(again, ctx)
+    assert len(runs.get_run_state(again, ctx).history) == 2  # its last round passed: nothing to resume
+
+
 def test_a_free_text_edit_runs_the_loop_on_the_same_thread_and_can_be_undone(target, tmp_path):
     replies = [structured_reply(PLAN), code_reply(RED), verdict(True)]
     ctx, thread, _ = run(target, tmp_path, replies, budgets={"scaffold": 1})
