@@ -23,7 +23,7 @@ from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical import backend as backend_module
 from seig.models.classical import scene as scene_module
-from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
+from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
 from seig.models.classical.search import EXPOSURE_RENDERS, choose_pitch, exposure_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
@@ -210,6 +210,25 @@ def test_colours_are_matched_by_overlap_not_region_number():
     analysis = Analysis(image=goal, labels=swapped, world=None, ground_lit=goal[0, 0], ground_shadow=None, shadow=np.zeros((64, 64), bool), horizon_v=None)
     a, b = correct_colours(scene, render, goal, analysis).objects
     assert a.color[0] > 2 * a.color[2] and b.color[2] > 2 * b.color[0], (a.color, b.color)
+
+
+def test_an_object_the_render_sized_analysis_misses_takes_its_colour_from_its_fitted_region():
+    """At a loop render's size a small object may have no region; the region it was fitted to, resampled, still shows its colour."""
+    scene = Scene(camera=Camera(height=3.0, pitch=25.0, lens=40.0))
+    scene.objects = [SceneObject("box", "cube", x=0.0, sx=0.5, sy=0.5, sz=0.5, color=[0.5, 0.5, 0.5])]
+    labels = model_labels(scene, (64, 64, 3))
+    drawn = labels == 2
+    render = np.full((64, 64, 3), 0.5)
+    goal = render.copy()
+    goal[drawn] = (0.6, 0.45, 0.35)
+    coarse = Analysis(image=goal, labels=np.where(labels == SKY, SKY, GROUND).astype(np.int16), world=None, ground_lit=goal[0, 0], ground_shadow=None,
+                      shadow=np.zeros((64, 64), bool), horizon_v=None)  # the box read as floor
+    fine = np.kron(labels, np.ones((2, 2), dtype=labels.dtype))  # the analysis at twice the render's size, where the box is a region
+    fitted = replace(coarse, image=np.kron(goal, np.ones((2, 2, 1))), labels=fine, shadow=np.zeros((128, 128), bool))
+    assert correct_colours(scene, render, goal, coarse, damping=1.0).objects[0].color == [0.5, 0.5, 0.5]
+    box = correct_colours(scene, render, goal, coarse, damping=1.0, fitted=fitted).objects[0]
+    wanted = albedo_within(0.5 * to_linear(np.array([0.6, 0.45, 0.35])) / to_linear(np.full(3, 0.5)))
+    assert box.color == pytest.approx(wanted, abs=0.02), box.color
 
 
 def test_objects_keep_their_own_regions_when_one_is_taken_away():

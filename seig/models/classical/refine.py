@@ -15,12 +15,14 @@ from typing import Callable
 
 import numpy as np
 from scipy import ndimage
+from skimage.transform import resize
 
 from seig.models.base import RenderFn
 from seig.models.classical.analysis import IGNORE, Analysis, analyse_target
 from seig.models.classical.camera import GROUND, SKY, View, hat_pixels, label_map
 from seig.models.classical.program import write_program
 from seig.models.classical.scene import Scene, albedo_within
+from seig.models.classical.split import fitting_analysis
 from seig.tools.images import file_version, read_rgb, to_linear
 from seig.tools.metrics import psnr
 
@@ -90,6 +92,10 @@ class Renderer:
     def analysis(self, shape: tuple[int, ...]) -> Analysis:
         return analyse_target(str(self.target), max(shape[0], shape[1]))
 
+    def fitted(self) -> Analysis:
+        """The regions the shapes were fitted to: at a render's smaller size small objects may have none (1013's snowmen)."""
+        return fitting_analysis(self.target)
+
 
 def _goal(target: str, width: int, height: int) -> np.ndarray:
     """The target resized to a render's size, cached while the file is unchanged."""
@@ -114,7 +120,8 @@ ALBEDO_CEILING = 0.9  # a surface that would need to be whiter than this is more
 MAX_EXPOSURE_STEP = 2.0  # the most one correction brightens the lights by
 
 
-def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis: Analysis, objects: bool = True, damping: float = 0.9) -> Scene:
+def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis: Analysis, objects: bool = True, damping: float = 0.9,
+                    fitted: Analysis | None = None) -> Scene:
     """Scale each albedo by observed / rendered linear colour inside its mask; set the world from the sky.
 
     With no sky in view, light and albedo trade off freely: a render too dark
@@ -146,6 +153,11 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
         (labels == 2 + k) & ((target_labels == GROUND) | (target_labels == IGNORE)) if obj.found_by_render else _seen_as(labels == 2 + k, target_labels)
         for k, obj in enumerate(surfaces[1:])
     ]
+    if fitted is not None:  # objects this analysis does not show take their region from the one the shapes were fitted to
+        fine = resize(fitted.labels, labels.shape, order=0, preserve_range=True, anti_aliasing=False).astype(fitted.labels.dtype)
+        for k, obj in enumerate(surfaces[1:], start=1):
+            if not obj.found_by_render and _inner(masks[k]).sum() < 4:
+                masks[k] = _seen_as(labels == 1 + k, fine)
     view = View(scene.camera, labels.shape[1], labels.shape[0])
     drawn_hats = {1 + k: (labels == 2 + k) & hat_pixels(view, obj, labels.shape) for k, obj in enumerate(surfaces[1:]) if obj.hat_color is not None}
     hats = {k: hat & (masks[k] | (target_labels < 2)) for k, hat in drawn_hats.items()}  # a dark hat often reads as floor in shadow: only other objects hide it

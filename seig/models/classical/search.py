@@ -180,7 +180,7 @@ def colour_loop(scene: Scene, renderer: Renderer, steps: int, objects: bool = Tr
     for _ in range(steps):
         if image is None:
             break
-        scene = correct_colours(scene, image, renderer.goal(image.shape), renderer.analysis(image.shape), objects)
+        scene = correct_colours(scene, image, renderer.goal(image.shape), renderer.analysis(image.shape), objects, fitted=renderer.fitted())
         image = renderer.image(scene)
     return best(renderer, scene)
 
@@ -375,7 +375,7 @@ def choose_light_kind(scene: Scene, renderer: Renderer, lamp: Light | None) -> S
                 trial.light = replace(trial.light, kind="AREA", strength=lamp.strength / 4, size=1.5)
         image = renderer.image(trial)
         if image is not None:
-            renderer.image(correct_colours(trial, image, renderer.goal(image.shape), renderer.analysis(image.shape)))
+            renderer.image(correct_colours(trial, image, renderer.goal(image.shape), renderer.analysis(image.shape), fitted=renderer.fitted()))
     return best(renderer, scene)
 
 
@@ -460,7 +460,7 @@ def finish_search(scene: Scene, renderer: Renderer) -> Scene:
         trial_image = renderer.image(trial)
         if trial_image is None:
             continue
-        trial = correct_colours(trial, trial_image, goal, renderer.analysis(image.shape))
+        trial = correct_colours(trial, trial_image, goal, renderer.analysis(image.shape), fitted=renderer.fitted())
         trial_image = renderer.image(trial)
         if trial_image is None:
             continue

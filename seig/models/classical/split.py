@@ -142,6 +142,7 @@ def fitting_analysis(target: str | Path) -> Analysis:
 
     The verdict and the colour matching read the unsplit analysis at the render's
     size; they match regions to objects by overlap, so a merged region serves them.
+    An object that analysis misses is colour-matched on its region here.
     """
     return _split_file(*file_version(target))
 
