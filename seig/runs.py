@@ -307,7 +307,7 @@ def fork_run(
     if PREDECESSOR[next_node] == "verifier":  # the verifier's router decides again, so a larger budget resumes a stage it had ended
         last = state.history[-1] if state.history else None
         passed = bool(last and last.verdict and last.verdict.passed)
-        forked = forked.model_copy(update={"stage_done": passed or forked.round >= forked.round_budget})
+        forked = forked.model_copy(update={"stage_done": forked.stage_ends(passed, forked.round)})
     graph = open_graph(ctx)
     graph.update_state(_config(new_id), forked.model_dump(), as_node=PREDECESSOR[next_node])
     return new_id

@@ -72,7 +72,7 @@ def verify(state: SeigState, runtime: Runtime[Context]) -> dict:
         "todo": verdict.todo,
         "last_error": pending.error,
         "human_feedback": None,
-        "stage_done": verdict.passed or round_no >= state.round_budget,
+        "stage_done": state.stage_ends(verdict.passed, round_no),
     }
     if kept:
         update.update(

@@ -195,6 +195,10 @@ class SeigState(BaseModel):
         """The stage's own rounds, those earlier stages left unspent, and any a reviewer granted."""
         return self.settings.budget(self.stage) + self.carried_rounds + self.extra_rounds
 
+    def stage_ends(self, passed: bool, round_: int) -> bool:
+        """Whether the stage is over after ``round_``: its verdict passed or its budget is spent."""
+        return passed or round_ >= self.round_budget
+
     @property
     def unspent_rounds(self) -> int:
         """Rounds of the run's budget this stage did not need; the next stage may spend them."""

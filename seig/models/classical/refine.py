@@ -92,9 +92,9 @@ class Renderer:
     def analysis(self, shape: tuple[int, ...]) -> Analysis:
         return analyse_target(str(self.target), max(shape[0], shape[1]))
 
-    def fitted(self) -> Analysis:
-        """The regions the shapes were fitted to: at a render's smaller size small objects may have none (1013's snowmen)."""
-        return fitting_analysis(self.target)
+    def match_colours(self, scene: Scene, image: np.ndarray, objects: bool = True) -> Scene:
+        """``correct_colours`` against the photo, with the regions the shapes were fitted to for objects the render-size analysis misses."""
+        return correct_colours(scene, image, self.goal(image.shape), self.analysis(image.shape), objects, fitted=fitting_analysis(self.target))
 
 
 def _goal(target: str, width: int, height: int) -> np.ndarray:
@@ -153,11 +153,11 @@ def correct_colours(scene: Scene, image: np.ndarray, goal: np.ndarray, analysis:
         (labels == 2 + k) & ((target_labels == GROUND) | (target_labels == IGNORE)) if obj.found_by_render else _seen_as(labels == 2 + k, target_labels)
         for k, obj in enumerate(surfaces[1:])
     ]
-    if fitted is not None:  # objects this analysis does not show take their region from the one the shapes were fitted to
+    missed = [k for k, obj in enumerate(surfaces[1:], start=1) if not obj.found_by_render and _inner(masks[k]).sum() < 4]
+    if fitted is not None and missed:  # objects this analysis does not show take their region from the one the shapes were fitted to
         fine = resize(fitted.labels, labels.shape, order=0, preserve_range=True, anti_aliasing=False).astype(fitted.labels.dtype)
-        for k, obj in enumerate(surfaces[1:], start=1):
-            if not obj.found_by_render and _inner(masks[k]).sum() < 4:
-                masks[k] = _seen_as(labels == 1 + k, fine)
+        for k in missed:
+            masks[k] = _seen_as(labels == 1 + k, fine)
     view = View(scene.camera, labels.shape[1], labels.shape[0])
     drawn_hats = {1 + k: (labels == 2 + k) & hat_pixels(view, obj, labels.shape) for k, obj in enumerate(surfaces[1:]) if obj.hat_color is not None}
     hats = {k: hat & (masks[k] | (target_labels < 2)) for k, hat in drawn_hats.items()}  # a dark hat often reads as floor in shadow: only other objects hide it

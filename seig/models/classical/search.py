@@ -17,7 +17,7 @@ from seig.models.classical.analysis import Analysis
 from seig.models.classical.estimate import direct_light, read_hat
 from seig.models.classical.camera import View
 from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, outlined, refine_object
-from seig.models.classical.refine import Renderer, correct_colours, local_errors
+from seig.models.classical.refine import Renderer, local_errors
 from seig.models.classical.scene import Camera, Light, Scene, albedo_within
 from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.metrics import psnr
@@ -180,7 +180,7 @@ def colour_loop(scene: Scene, renderer: Renderer, steps: int, objects: bool = Tr
     for _ in range(steps):
         if image is None:
             break
-        scene = correct_colours(scene, image, renderer.goal(image.shape), renderer.analysis(image.shape), objects, fitted=renderer.fitted())
+        scene = renderer.match_colours(scene, image, objects)
         image = renderer.image(scene)
     return best(renderer, scene)
 
@@ -375,7 +375,7 @@ def choose_light_kind(scene: Scene, renderer: Renderer, lamp: Light | None) -> S
                 trial.light = replace(trial.light, kind="AREA", strength=lamp.strength / 4, size=1.5)
         image = renderer.image(trial)
         if image is not None:
-            renderer.image(correct_colours(trial, image, renderer.goal(image.shape), renderer.analysis(image.shape), fitted=renderer.fitted()))
+            renderer.image(renderer.match_colours(trial, image))
     return best(renderer, scene)
 
 
@@ -460,7 +460,7 @@ def finish_search(scene: Scene, renderer: Renderer) -> Scene:
         trial_image = renderer.image(trial)
         if trial_image is None:
             continue
-        trial = correct_colours(trial, trial_image, goal, renderer.analysis(image.shape), fitted=renderer.fitted())
+        trial = renderer.match_colours(trial, trial_image)
         trial_image = renderer.image(trial)
         if trial_image is None:
             continue
