@@ -43,6 +43,7 @@ SOFTEN_RENDERS = 12  # the key, the fill, then both as softboxes: for each, its 
 RELIGHT_RENDERS = RING + 4  # the ring's lamps, the world, the key and the fill alone, the chosen scene
 EXPOSE_RENDERS = 2 * search.EXPOSURE_RENDERS  # two exposure trials
 EXPOSE_ROUND = 5  # lighting's round that tries more and less direct light: the last of its minimum rounds (verdict.STAGE_MIN_ROUNDS)
+REPLACE_RENDERS = 24  # placement searched again under the final light: a coarse pass, then a fine one
 
 
 def _same(scene: Scene) -> Scene:
@@ -145,7 +146,7 @@ class ClassicalBackend:
             if round_ == 4:  # after the relight has chosen where the light comes from, the first search round tries how soft it is
                 scene = _soften(scene, renderer)
             if round_ == EXPOSE_ROUND:
-                scene = _expose(scene, renderer)
+                scene = _replace(_expose(scene, renderer), renderer, analysis)
             moves = search.light_moves(scene, round_ - 3)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
             scene = search.colour_loop(scene, renderer, 1)
@@ -156,8 +157,8 @@ class ClassicalBackend:
         """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
 
         The one-off searches the stages make (pitch rivals, light energies, finish, rival shapes, light kind, turns of the key, fill)
-        each take half of one early round; the choice among a ring of lamps, the softbox and exposure trials and discovery have
-        renders of their own on top of their round's, as in the stages.
+        each take half of one early round; the choice among a ring of lamps, the softbox and exposure trials, placement under
+        the final light and discovery have renders of their own on top of their round's, as in the stages.
         """
         if round_ == 1:
             scene = search.camera_search(analysis, scene)
@@ -168,7 +169,7 @@ class ClassicalBackend:
         if round_ == RELIGHT_ROUND + 1:
             scene = _soften(scene, renderer)
         if round_ == RELIGHT_ROUND + 2:
-            scene = _expose(scene, renderer)
+            scene = _replace(_expose(scene, renderer), renderer, analysis)
         steps = [
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
@@ -246,6 +247,20 @@ def _relight(scene: Scene, renderer: Renderer) -> Scene:
 def _expose(scene: Scene, renderer: Renderer) -> Scene:
     """More or less direct light, albedos re-matched, from EXPOSE_RENDERS renders of its own (on top, as the softbox trial)."""
     return _on_top(renderer, EXPOSE_RENDERS, lambda part: search.exposure_search(scene, part))
+
+
+def _replace(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
+    """Placement searched again, coarse then fine, under the final light, from REPLACE_RENDERS renders of its own.
+
+    Composition places the objects under the materials stage's light; once the light has moved, shading and shadows
+    fall elsewhere and a place that matched the photo then no longer does.
+    """
+
+    def twice(part: Renderer) -> Scene:
+        coarse = search.placement_search(scene, part, analysis)
+        return search.placement_search(coarse, part, analysis, search.FINE_PLACEMENT_MOVES)
+
+    return _on_top(renderer, REPLACE_RENDERS, twice)
 
 
 def _where(u: float, v: float) -> str:

@@ -395,6 +395,7 @@ PLACEMENT_MOVES = [
     ("x", 0.12), ("x", -0.12), ("y", 0.15), ("y", -0.15), ("scale", 1.06), ("scale", 1 / 1.06),
     ("height", 1.08), ("height", 1 / 1.08), ("rotation", 8.0), ("rotation", -8.0),
 ]
+FINE_PLACEMENT_MOVES = [(name, step / 2 if name in ("x", "y", "rotation") else step**0.5) for name, step in PLACEMENT_MOVES]  # half the shifts and turns, half the ratio (in log)
 
 
 def silhouette_losses(analysis: Analysis, scene: Scene) -> list[float]:
