@@ -483,6 +483,18 @@ def test_a_white_box_left_grey_by_a_dim_key_is_brightened_by_more_direct_light(e
     assert exposure_search(_sky_and_white_box(4.0, 0.85), right).light.strength == 4.0
 
 
+def test_an_object_left_off_its_place_is_moved_back_under_the_final_light_with_renders_of_its_own(executor, tmp_path):
+    """Placement searched again after lighting: a coarse step, then a fine one, from renders on top of the round's."""
+    truth = _sky_and_white_box(4.0, 0.85)
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    start = _sky_and_white_box(4.0, 0.85)
+    start.objects[0].x += (0.12 + 0.06) * start.objects[0].sx  # one coarse and one fine step off (search.object_move)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=2)
+    kept = backend_module._replace(start, renderer, fitting_analysis(target))
+    assert renderer.left == 2 and 2 < renderer.used <= backend_module.REPLACE_RENDERS
+    assert abs(kept.objects[0].x - truth.objects[0].x) < 0.01, kept.objects[0]
+
+
 def test_numpy_numbers_leave_the_scene_as_plain_ones_the_checkpointer_can_store():
     """A search that leaves a NumPy scalar in the scene must not stop the run when its state is checkpointed."""
     scene = Scene(light=Light(strength=np.float64(2.5)), world=[np.float32(0.1)] * 3)
