@@ -145,12 +145,13 @@ class ClassicalBackend:
                 return scene, "chose the world and the one or two lights that best explain the photo, among the key, the fill and a ring of lamps"
             if round_ == 4:  # after the relight has chosen where the light comes from, the first search round tries how soft it is
                 scene = _soften(scene, renderer)
-            if round_ == EXPOSE_ROUND:
+            note = "solved key, fill and world energies, searched the lights' direction, strength, softness and world strength, then re-matched colours"
+            if round_ == EXPOSE_ROUND:  # the one lighting round that moves objects: their shading has changed since composition
                 scene = _replace(_expose(scene, renderer), renderer, analysis)
+                note = "tried more and less direct light, placed the objects again under the new light; " + note
             moves = search.light_moves(scene, round_ - 3)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
-            scene = search.colour_loop(scene, renderer, 1)
-            return scene, "solved key, fill and world energies, searched the lights' direction, strength, softness and world strength, then re-matched colours"
+            return search.colour_loop(scene, renderer, 1), note
         return self._joint(round_, scene, renderer, analysis)
 
     def _joint(self, round_: int, scene: Scene, renderer: Renderer, analysis: Analysis) -> tuple[Scene, str]:
