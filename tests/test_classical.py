@@ -490,8 +490,8 @@ def test_an_object_left_off_its_place_is_moved_back_under_the_final_light_with_r
     start = _sky_and_white_box(4.0, 0.85)
     start.objects[0].x += (0.12 + 0.06) * start.objects[0].sx  # one coarse and one fine step off (search.object_move)
     renderer = Renderer(make_render(executor, tmp_path), target, budget=2)
-    kept = backend_module._replace(start, renderer, fitting_analysis(target))
-    assert renderer.left == 2 and 2 < renderer.used <= backend_module.REPLACE_RENDERS
+    kept = backend_module._place_again(start, renderer, fitting_analysis(target))
+    assert renderer.left == 2 and 2 < renderer.used <= backend_module.PLACE_AGAIN_RENDERS
     assert abs(kept.objects[0].x - truth.objects[0].x) < 0.01, kept.objects[0]
 
 

@@ -43,7 +43,7 @@ SOFTEN_RENDERS = 12  # the key, the fill, then both as softboxes: for each, its 
 RELIGHT_RENDERS = RING + 4  # the ring's lamps, the world, the key and the fill alone, the chosen scene
 EXPOSE_RENDERS = 2 * search.EXPOSURE_RENDERS  # two exposure trials
 EXPOSE_ROUND = 5  # lighting's round that tries more and less direct light: the last of its minimum rounds (verdict.STAGE_MIN_ROUNDS)
-REPLACE_RENDERS = 24  # placement searched again under the final light: a coarse pass, then a fine one
+PLACE_AGAIN_RENDERS = 24  # placement searched again under the final light: a coarse pass, then a fine one
 
 
 def _same(scene: Scene) -> Scene:
@@ -147,7 +147,7 @@ class ClassicalBackend:
                 scene = _soften(scene, renderer)
             note = "solved key, fill and world energies, searched the lights' direction, strength, softness and world strength, then re-matched colours"
             if round_ == EXPOSE_ROUND:  # the one lighting round that moves objects: their shading has changed since composition
-                scene = _replace(_expose(scene, renderer), renderer, analysis)
+                scene = _place_again(_expose(scene, renderer), renderer, analysis)
                 note = "tried more and less direct light, placed the objects again under the new light; " + note
             moves = search.light_moves(scene, round_ - 3)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
@@ -170,7 +170,7 @@ class ClassicalBackend:
         if round_ == RELIGHT_ROUND + 1:
             scene = _soften(scene, renderer)
         if round_ == RELIGHT_ROUND + 2:
-            scene = _replace(_expose(scene, renderer), renderer, analysis)
+            scene = _place_again(_expose(scene, renderer), renderer, analysis)
         steps = [
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
@@ -250,18 +250,18 @@ def _expose(scene: Scene, renderer: Renderer) -> Scene:
     return _on_top(renderer, EXPOSE_RENDERS, lambda part: search.exposure_search(scene, part))
 
 
-def _replace(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
-    """Placement searched again, coarse then fine, under the final light, from REPLACE_RENDERS renders of its own.
+def _place_again(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
+    """Placement searched again, coarse then fine, under the final light, from PLACE_AGAIN_RENDERS renders of its own.
 
-    Composition places the objects under the materials stage's light; once the light has moved, shading and shadows
-    fall elsewhere and a place that matched the photo then no longer does.
+    Composition places the objects under the light it has then; once lighting has turned, relit and exposed it, shading
+    and shadows fall elsewhere and a place that matched the photo then no longer does.
     """
 
     def twice(part: Renderer) -> Scene:
         coarse = search.placement_search(scene, part, analysis)
         return search.placement_search(coarse, part, analysis, search.FINE_PLACEMENT_MOVES)
 
-    return _on_top(renderer, REPLACE_RENDERS, twice)
+    return _on_top(renderer, PLACE_AGAIN_RENDERS, twice)
 
 
 def _where(u: float, v: float) -> str:
