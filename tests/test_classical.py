@@ -25,7 +25,7 @@ from seig.models.classical import backend as backend_module
 from seig.models.classical import scene as scene_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
-from seig.models.classical.search import EXPOSURE_RENDERS, choose_pitch, exposure_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
+from seig.models.classical.search import EXPOSURE_RENDERS, FINE_PLACEMENT_MOVES, PLACEMENT_MOVES, choose_pitch, exposure_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, STAGE_MIN_ROUNDS, judge
@@ -488,7 +488,8 @@ def test_an_object_left_off_its_place_is_moved_back_under_the_final_light_with_r
     truth = _sky_and_white_box(4.0, 0.85)
     target = render_program(executor, write_program(truth), tmp_path / "truth.png")
     start = _sky_and_white_box(4.0, 0.85)
-    start.objects[0].x += (0.12 + 0.06) * start.objects[0].sx  # one coarse and one fine step off (search.object_move)
+    coarse, fine = PLACEMENT_MOVES[0], FINE_PLACEMENT_MOVES[0]  # the first move of each pass: a shift in x, in object widths
+    start.objects[0].x += (coarse[1] + fine[1]) * start.objects[0].sx  # one coarse and one fine step off (search.object_move)
     renderer = Renderer(make_render(executor, tmp_path), target, budget=2)
     kept = backend_module._place_again(start, renderer, fitting_analysis(target))
     assert renderer.left == 2 and 2 < renderer.used <= backend_module.PLACE_AGAIN_RENDERS
