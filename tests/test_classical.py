@@ -23,9 +23,10 @@ from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical import backend as backend_module
 from seig.models.classical import scene as scene_module
+from seig.models.classical import search as search_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
-from seig.models.classical.search import EXPOSURE_RENDERS, FINE_PLACEMENT_MOVES, PLACEMENT_MOVES, choose_pitch, exposure_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
+from seig.models.classical.search import EXPOSURE_RENDERS, FINE_PLACEMENT_MOVES, PLACEMENT_MOVES, choose_pitch, exposure_search, placement_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, STAGE_MIN_ROUNDS, judge
@@ -494,6 +495,23 @@ def test_an_object_left_off_its_place_is_moved_back_under_the_final_light_with_r
     kept = backend_module._place_again(start, renderer, fitting_analysis(target))
     assert renderer.left == 2 and 2 < renderer.used <= backend_module.PLACE_AGAIN_RENDERS
     assert abs(kept.objects[0].x - truth.objects[0].x) < 0.01, kept.objects[0]
+
+
+def test_placement_after_lighting_counts_the_outline_slack_from_where_it_started(executor, tmp_path, monkeypatch):
+    """Each step of the two passes keeps the outline within the slack of the last one; together they may not walk past it."""
+    coarse, fine = PLACEMENT_MOVES[0][1] * 0.5, FINE_PLACEMENT_MOVES[0][1] * 0.5  # the first move of each pass, a shift in x, for a box 0.5 wide
+    outline_loss_per_metre = 0.034 / (coarse + fine)  # each step costs the outline less than the slack (0.03), both more
+    monkeypatch.setattr(search_module, "silhouette_losses", lambda analysis, scene: [abs(o.x) * outline_loss_per_metre for o in scene.objects])
+    truth = _sky_and_white_box(4.0, 0.85)
+    truth.objects[0].x = coarse + fine  # the photo's shading wants the box there; its outline (the stand-in above) at x = 0
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    analysis = fitting_analysis(target)
+
+    renderer = Renderer(make_render(executor, tmp_path / "drifted"), target, budget=40)
+    drifted = placement_search(placement_search(_sky_and_white_box(4.0, 0.85), renderer, analysis), renderer, analysis, FINE_PLACEMENT_MOVES)
+    assert drifted.objects[0].x == pytest.approx(coarse + fine), drifted.objects[0]
+    kept = backend_module._place_again(_sky_and_white_box(4.0, 0.85), Renderer(make_render(executor, tmp_path / "kept"), target, budget=2), analysis)
+    assert kept.objects[0].x == pytest.approx(coarse), kept.objects[0]
 
 
 def test_numpy_numbers_leave_the_scene_as_plain_ones_the_checkpointer_can_store():

@@ -254,12 +254,14 @@ def _place_again(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
     """Placement searched again, coarse then fine, under the final light, from PLACE_AGAIN_RENDERS renders of its own.
 
     Composition places the objects under the light it has then; once lighting has turned, relit and exposed it, shading
-    and shadows fall elsewhere and a place that matched the photo then no longer does.
+    and shadows fall elsewhere and a place that matched the photo then no longer does. Both passes measure the
+    silhouette slack from the outlines they started from, so that a chain of small moves cannot walk an object off its outline.
     """
 
     def twice(part: Renderer) -> Scene:
-        coarse = search.placement_search(scene, part, analysis)
-        return search.placement_search(coarse, part, analysis, search.FINE_PLACEMENT_MOVES)
+        start = search.silhouette_losses(analysis, scene)
+        coarse = search.placement_search(scene, part, analysis, anchor=start)
+        return search.placement_search(coarse, part, analysis, search.FINE_PLACEMENT_MOVES, anchor=start)
 
     return _on_top(renderer, PLACE_AGAIN_RENDERS, twice)
 

@@ -406,11 +406,13 @@ def silhouette_losses(analysis: Analysis, scene: Scene) -> list[float]:
     return losses
 
 
-def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves=PLACEMENT_MOVES) -> Scene:
+def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves=PLACEMENT_MOVES, anchor=None) -> Scene:
     """One render tries a move on every object; each object keeps it if the error around it fell.
 
     A move must also keep the object's silhouette close to the photo's, so that a
     shading error (say, a wrong light) cannot be "fixed" by shrinking an object.
+    The slack is counted from the last accepted move, or from `anchor` (outlines from
+    silhouette_losses) when searches run one after another and must not drift step by step.
     """
     image = renderer.image(scene)
     if image is None or not scene.objects:
@@ -418,6 +420,7 @@ def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves
     goal = renderer.goal(image.shape)
     errors = local_errors(scene, image, goal)
     outlines = silhouette_losses(analysis, scene)
+    ceilings = None if anchor is None else [outline + 0.03 for outline in anchor]
     for name, step in moves:
         if renderer.left <= 1:  # keep one render to check the merged result
             break
@@ -431,7 +434,7 @@ def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves
         trial_outlines = silhouette_losses(analysis, trial)
         better = [
             k for k in range(len(scene.objects))
-            if trial_errors[k] < errors[k] * 0.995 and trial_outlines[k] <= outlines[k] + 0.03
+            if trial_errors[k] < errors[k] * 0.995 and trial_outlines[k] <= (outlines[k] + 0.03 if ceilings is None else ceilings[k])
         ]
         for k in better:
             scene.objects[k] = trial.objects[k]
