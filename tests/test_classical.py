@@ -499,7 +499,7 @@ def test_an_object_left_off_its_place_is_moved_back_under_the_final_light_with_r
 
 def test_placement_after_lighting_counts_the_outline_slack_from_where_it_started(executor, tmp_path, monkeypatch):
     """Each step of the two passes keeps the outline within the slack of the last one; together they may not walk past it."""
-    coarse, fine = PLACEMENT_MOVES[0][1] * 0.5, FINE_PLACEMENT_MOVES[0][1] * 0.5  # the first move of each pass, a shift in x, for a box 0.5 wide
+    coarse, fine = PLACEMENT_MOVES[0][1] * 0.5, FINE_PLACEMENT_MOVES[0][1] * 0.5  # the first move of each pass: a shift in x, times the box's sx (search.object_move)
     outline_loss_per_metre = 0.034 / (coarse + fine)  # each step costs the outline less than the slack (0.03), both more
     monkeypatch.setattr(search_module, "silhouette_losses", lambda analysis, scene: [abs(o.x) * outline_loss_per_metre for o in scene.objects])
     truth = _sky_and_white_box(4.0, 0.85)
