@@ -26,7 +26,7 @@ from seig.models.classical import scene as scene_module
 from seig.models.classical import search as search_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
-from seig.models.classical.search import EXPOSURE_RENDERS, FINE_PLACEMENT_MOVES, PLACEMENT_MOVES, choose_pitch, exposure_search, placement_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
+from seig.models.classical.search import EXPOSURE_RENDERS, FINE_PLACEMENT_MOVES, OUTLINE_SLACK, PLACEMENT_MOVES, choose_pitch, exposure_search, placement_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, STAGE_MIN_ROUNDS, judge
@@ -500,7 +500,7 @@ def test_an_object_left_off_its_place_is_moved_back_under_the_final_light_with_r
 def test_placement_after_lighting_counts_the_outline_slack_from_where_it_started(executor, tmp_path, monkeypatch):
     """Each step of the two passes keeps the outline within the slack of the last one; together they may not walk past it."""
     coarse, fine = PLACEMENT_MOVES[0][1] * 0.5, FINE_PLACEMENT_MOVES[0][1] * 0.5  # the first move of each pass: a shift in x, times the box's sx (search.object_move)
-    outline_loss_per_metre = 0.034 / (coarse + fine)  # each step costs the outline less than the slack (0.03), both more
+    outline_loss_per_metre = (OUTLINE_SLACK + 0.004) / (coarse + fine)  # each step costs the outline less than the slack, both more
     monkeypatch.setattr(search_module, "silhouette_losses", lambda analysis, scene: [abs(o.x) * outline_loss_per_metre for o in scene.objects])
     truth = _sky_and_white_box(4.0, 0.85)
     truth.objects[0].x = coarse + fine  # the photo's shading wants the box there; its outline (the stand-in above) at x = 0

@@ -396,6 +396,7 @@ PLACEMENT_MOVES = [
     ("height", 1.08), ("height", 1 / 1.08), ("rotation", 8.0), ("rotation", -8.0),
 ]
 FINE_PLACEMENT_MOVES = [(name, step / 2 if name in ("x", "y", "rotation") else step**0.5) for name, step in PLACEMENT_MOVES]  # half the shifts and turns, half the ratio (in log)
+OUTLINE_SLACK = 0.03  # how much a placement move may worsen an object's silhouette loss
 
 
 def silhouette_losses(analysis: Analysis, scene: Scene) -> list[float]:
@@ -420,7 +421,7 @@ def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves
     goal = renderer.goal(image.shape)
     errors = local_errors(scene, image, goal)
     outlines = silhouette_losses(analysis, scene)
-    ceilings = None if anchor is None else [outline + 0.03 for outline in anchor]
+    ceilings = None if anchor is None else [outline + OUTLINE_SLACK for outline in anchor]
     for name, step in moves:
         if renderer.left <= 1:  # keep one render to check the merged result
             break
@@ -434,7 +435,7 @@ def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves
         trial_outlines = silhouette_losses(analysis, trial)
         better = [
             k for k in range(len(scene.objects))
-            if trial_errors[k] < errors[k] * 0.995 and trial_outlines[k] <= (outlines[k] + 0.03 if ceilings is None else ceilings[k])
+            if trial_errors[k] < errors[k] * 0.995 and trial_outlines[k] <= (outlines[k] + OUTLINE_SLACK if ceilings is None else ceilings[k])
         ]
         for k in better:
             scene.objects[k] = trial.objects[k]
