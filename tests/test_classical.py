@@ -489,7 +489,7 @@ def test_an_object_left_off_its_place_is_moved_back_under_the_final_light_with_r
     truth = _sky_and_white_box(4.0, 0.85)
     target = render_program(executor, write_program(truth), tmp_path / "truth.png")
     start = _sky_and_white_box(4.0, 0.85)
-    coarse, fine = PLACEMENT_MOVES[0], FINE_PLACEMENT_MOVES[0]  # the first move of each pass: a shift in x, in object widths
+    coarse, fine = PLACEMENT_MOVES[0], FINE_PLACEMENT_MOVES[0]  # the first move of each pass: a shift in x, in units of the object's sx
     start.objects[0].x += (coarse[1] + fine[1]) * start.objects[0].sx  # one coarse and one fine step off (search.object_move)
     renderer = Renderer(make_render(executor, tmp_path), target, budget=2)
     kept = backend_module._place_again(start, renderer, fitting_analysis(target))
@@ -499,7 +499,8 @@ def test_an_object_left_off_its_place_is_moved_back_under_the_final_light_with_r
 
 def test_placement_after_lighting_counts_the_outline_slack_from_where_it_started(executor, tmp_path, monkeypatch):
     """Each step of the two passes keeps the outline within the slack of the last one; together they may not walk past it."""
-    coarse, fine = PLACEMENT_MOVES[0][1] * 0.5, FINE_PLACEMENT_MOVES[0][1] * 0.5  # the first move of each pass: a shift in x, times the box's sx (search.object_move)
+    sx = _sky_and_white_box(4.0, 0.85).objects[0].sx
+    coarse, fine = PLACEMENT_MOVES[0][1] * sx, FINE_PLACEMENT_MOVES[0][1] * sx  # the first move of each pass: a shift in x, in units of the box's sx (search.object_move)
     outline_loss_per_metre = (OUTLINE_SLACK + 0.004) / (coarse + fine)  # each step costs the outline less than the slack, both more
     monkeypatch.setattr(search_module, "silhouette_losses", lambda analysis, scene: [abs(o.x) * outline_loss_per_metre for o in scene.objects])
     truth = _sky_and_white_box(4.0, 0.85)
