@@ -26,7 +26,7 @@ from seig.models.classical import scene as scene_module
 from seig.models.classical import search as search_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
-from seig.models.classical.search import EXPOSURE_RENDERS, FINE_PLACEMENT_MOVES, OUTLINE_SLACK, PLACEMENT_MOVES, choose_pitch, exposure_search, placement_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
+from seig.models.classical.search import EXPOSURE_RENDERS, FINE_PLACEMENT_MOVES, OUTLINE_SLACK, PLACEMENT_MOVES, choose_pitch, exposure_search, light_move, pattern_search, placement_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, STAGE_MIN_ROUNDS, judge
@@ -366,6 +366,19 @@ def test_light_energies_are_solved_from_per_light_renders(executor, tmp_path):
     assert all(abs(w - t) < 0.06 for w, t in zip(solved.world, truth.world)), solved.world
 
 
+def test_the_light_search_repeats_a_move_while_it_pays(executor, tmp_path):
+    """A key three steps too weak is walked all the way up in one search, not one step a round."""
+    truth = Scene(light=Light(azimuth=60.0, elevation=45.0, strength=4.0), world=[0.1, 0.1, 0.1])
+    truth.objects = [SceneObject("box", "cube", sx=0.6, sy=0.6, sz=0.6, color=[0.6, 0.6, 0.6])]
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    weak = truth.copy()
+    weak.light.strength = 4.0 / 1.3**3
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=8)
+    found = pattern_search(weak, renderer, [("strength", 1.3)], light_move)
+    assert found.light.strength == pytest.approx(4.0, rel=0.01), found.light
+    assert renderer.used == 1 + 3 + 1  # the start, three kept steps, the step past the truth
+
+
 def test_a_lamp_the_key_cannot_explain_is_found_on_the_ring_and_solved(executor, tmp_path):
     """A sun and the world cannot make a pool of lamplight on the floor: the one ring lamp that can is kept, at its strength."""
     start = Scene(camera=Camera(pitch=35.0, lens=35.0), light=Light(azimuth=30.0, elevation=55.0, strength=2.0), world=[0.1, 0.1, 0.1])
@@ -585,6 +598,17 @@ def test_monolithic_ablation_does_not_stop_before_staged_would(target):
     assert judge("materials", 2, 3, same, same, None, None, target, target).passed
     assert not judge("all", 2, 15, same, same, None, None, target, target).passed
     assert judge("all", MONOLITHIC_MIN_ROUNDS, 15, same, same, None, None, target, target).passed
+
+
+def test_the_last_stage_ends_only_on_two_small_gains_in_a_row(target):
+    """One weak light-search round after a strong one does not end lighting, or a monolithic run; it ends any other stage."""
+    best, small = Scores(psnr=25.0, ssim=0.9), Scores(psnr=25.05, ssim=0.9)
+    lighting, monolithic = STAGE_MIN_ROUNDS["lighting"], MONOLITHIC_MIN_ROUNDS
+    assert not judge("lighting", lighting, 8, small, best, None, None, target, target, previous_gain=0.5).passed
+    assert judge("lighting", lighting, 8, small, best, None, None, target, target, previous_gain=0.05).passed
+    assert not judge("all", monolithic, 40, small, best, None, None, target, target, previous_gain=0.5).passed
+    assert judge("all", monolithic, 40, small, best, None, None, target, target, previous_gain=-1.0).passed
+    assert judge("materials", 2, 3, small, best, None, None, target, target, previous_gain=0.5).passed
 
 
 def test_high_scores_end_a_stage_only_after_its_minimum_rounds(target):

@@ -12,6 +12,7 @@ import pytest
 
 from seig import runs
 from seig.context import Context
+from seig.nodes.verifier import previous_gain
 from seig.state.state import Plan, RunSettings, Verdict
 from seig.tools.executor import RenderSpec, shared_executor
 from seig.tools.images import read_rgb
@@ -133,6 +134,11 @@ def test_a_worse_round_is_reverted_and_the_next_starts_from_the_best(target, tmp
     ctx, thread, events = run(target, tmp_path, replies, budgets={"scaffold": 3})
     state = runs.get_run_state(thread, ctx)
     assert [r.kept for r in state.history] == [True, False, False]
+    first, second, _ = state.history
+    assert first.gain is None and second.gain == pytest.approx(second.scores.psnr - first.scores.psnr) and second.gain < 0
+    # what the verifier would hand a fourth scaffold round's judge, and a new stage's first
+    assert previous_gain(state.model_copy(update={"stage": "scaffold", "round": 3})) == state.history[-1].gain
+    assert previous_gain(state.model_copy(update={"stage": "geometry", "round": 0})) is None
     assert state.best_program.strip() == RED.strip()
     third_coder_prompt = last_text_of_call(ctx.chat_model, 5)
     assert "(0.8, 0.05, 0.05, 1)" in third_coder_prompt and "(0.05, 0.05, 0.8, 1)" not in third_coder_prompt

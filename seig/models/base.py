@@ -67,6 +67,7 @@ class VerifyRequest:
     plan: Plan | None
     backend_state: dict[str, Any]
     settings: RunSettings
+    previous_gain: float | None = None  # the stage's round before this one: its PSNR over the best before it, in dB
 
 
 @dataclass

@@ -25,6 +25,17 @@ def rank(stage: str, scores: Scores | None, verdict_score: float) -> float | Non
     return verdict_score if stage == EDIT_STAGE else similarity(scores)
 
 
+def psnr_gain(scores: Scores | None, best: Scores | None) -> float | None:
+    """How far a round's PSNR is above the stage's best before it; None for a failed or first round."""
+    return scores.psnr - best.psnr if scores is not None and best is not None else None
+
+
+def previous_gain(state: SeigState) -> float | None:
+    """The gain of this stage's round before, so a verifier can ask for two small gains in a row."""
+    last = state.history[-1] if state.history else None
+    return last.gain if last is not None and last.stage == state.stage and last.round == state.round else None
+
+
 def verify(state: SeigState, runtime: Runtime[Context]) -> dict:
     pending = state.pending
     round_no = state.round + 1
@@ -43,6 +54,7 @@ def verify(state: SeigState, runtime: Runtime[Context]) -> dict:
             error=pending.error,
             scores=scores,
             best_scores=state.best_scores,
+            previous_gain=previous_gain(state),
             plan=state.plan,
             backend_state=pending.backend_state,
             settings=state.settings,
@@ -60,6 +72,7 @@ def verify(state: SeigState, runtime: Runtime[Context]) -> dict:
         verdict=verdict,
         error=pending.error,
         kept=kept,
+        gain=psnr_gain(scores, state.best_scores),
         timings={**pending.timings, "verify": time.perf_counter() - start},
         renders=pending.renders,
         tokens=pending.tokens + result.tokens,

@@ -79,6 +79,7 @@ class RoundRecord(BaseModel):
     verdict: Verdict | None = None
     error: str | None = None
     kept: bool = False
+    gain: float | None = Field(default=None, description="PSNR over the stage's best before this round, in dB.")
     timings: dict[str, float] = Field(default_factory=dict)
     renders: int = 0
     tokens: int = 0

@@ -211,6 +211,7 @@ class ClassicalBackend:
             scene,
             request.target,
             request.render,
+            request.previous_gain,
         )
         return VerifyResult(verdict=verdict)
 

@@ -234,8 +234,10 @@ def best(renderer: Renderer, fallback: Scene) -> Scene:
 
 
 def pattern_search(scene: Scene, renderer: Renderer, moves: list[tuple[str, float]], apply, reserve: int = 0) -> Scene:
-    """Global coordinate search: try each move, keep it if the whole picture got closer.
+    """Global coordinate search: try each move, keep it if the whole picture got closer, and repeat a kept move while it pays.
 
+    Repeating walks a light as far as it should go in one round; a single step left the
+    next round, which starts at other moves, to find that direction again.
     ``reserve`` renders are left unspent for whatever the caller does next.
     """
     image = renderer.image(scene)
@@ -244,11 +246,11 @@ def pattern_search(scene: Scene, renderer: Renderer, moves: list[tuple[str, floa
     goal = renderer.goal(image.shape)
     score = psnr(goal, image)
     for name, step in moves:
-        if renderer.left <= reserve:
-            break
-        trial = apply(scene.copy(), name, step)
-        trial_image = renderer.image(trial)
-        if trial_image is not None and psnr(goal, trial_image) > score:
+        while renderer.left > reserve:
+            trial = apply(scene.copy(), name, step)
+            trial_image = renderer.image(trial)
+            if trial_image is None or psnr(goal, trial_image) <= score:
+                break
             scene, score = trial, psnr(goal, trial_image)
     return best(renderer, scene)
 
