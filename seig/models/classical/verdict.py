@@ -27,8 +27,9 @@ CONVERGED_DB = 0.1
 # search round (which also tries a softbox) too little to gain, and the stage ended (18 standard-suite scenes: +0.16 dB).
 STAGE_MIN_ROUNDS = {stage: 5 if stage == "lighting" else 2 for stage in STAGES}
 # Stages that end only after two rounds in a row gain under CONVERGED_DB: the light search's rounds start at
-# different moves, so one weak round says little about the next (standard suite, staged: +0.06 dB at 6.8 more
-# renders a run). The monolithic run, whose last rounds are light searches too, is held to the same rule.
+# different moves, so one weak round says little about the next (with the repeating light search, standard suite,
+# staged: +0.07 dB for 6.5 more renders a run; the repeat alone lost 0.01 dB, BENCHMARKS.md). The monolithic run,
+# whose last rounds are light searches too, is held to the same rule.
 PATIENT_STAGES = frozenset({"lighting", MONOLITHIC_STAGE})
 # The monolithic ablation gets as many rounds as the staged run's minimum before it may stop on a small
 # gain: an equal-effort comparison.
