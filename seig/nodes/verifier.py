@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from seig.context import Context
 from seig.models.base import VerifyRequest
 from seig.nodes.resources import backend_for, emit, target_path
-from seig.state.state import EDIT_STAGE, RoundRecord, Scores, SeigState
+from seig.state.state import EDIT_STAGE, RoundRecord, Scores, SeigState, psnr_gain
 from seig.tools.metrics import score_images, similarity
 
 
@@ -23,11 +23,6 @@ def rank(stage: str, scores: Scores | None, verdict_score: float) -> float | Non
     if scores is None:
         return None
     return verdict_score if stage == EDIT_STAGE else similarity(scores)
-
-
-def psnr_gain(scores: Scores | None, best: Scores | None) -> float | None:
-    """How far a round's PSNR is above the stage's best before it; None for a failed or first round."""
-    return scores.psnr - best.psnr if scores is not None and best is not None else None
 
 
 def previous_gain(state: SeigState) -> float | None:

@@ -68,6 +68,11 @@ class Scores(BaseModel):
     lpips: float | None = None
 
 
+def psnr_gain(scores: Scores | None, best: Scores | None) -> float | None:
+    """How far a round's PSNR is above the stage's best before it; None for a failed or first round."""
+    return scores.psnr - best.psnr if scores is not None and best is not None else None
+
+
 class RoundRecord(BaseModel):
     """What happened in one stage round; the report and the UI are built from these."""
 

@@ -249,9 +249,12 @@ def pattern_search(scene: Scene, renderer: Renderer, moves: list[tuple[str, floa
         while renderer.left > reserve:
             trial = apply(scene.copy(), name, step)
             trial_image = renderer.image(trial)
-            if trial_image is None or psnr(goal, trial_image) <= score:
+            if trial_image is None:
                 break
-            scene, score = trial, psnr(goal, trial_image)
+            trial_score = psnr(goal, trial_image)
+            if trial_score <= score:
+                break
+            scene, score = trial, trial_score
     return best(renderer, scene)
 
 

@@ -14,7 +14,7 @@ from seig.models.classical.analysis import analyse_target
 from seig.models.classical.estimate import colour_name
 from seig.models.classical.refine import model_labels
 from seig.models.classical.scene import Scene
-from seig.state.state import MONOLITHIC_STAGE, STAGES, Scores, Verdict
+from seig.state.state import MONOLITHIC_STAGE, STAGES, Scores, Verdict, psnr_gain
 from seig.tools.images import read_rgb, to_linear
 from seig.tools.metrics import similarity
 
@@ -135,7 +135,7 @@ def judge(
     if error or scores is None or render is None:
         reason = error or "the round produced no render"
         return Verdict(passed=False, score=0.0, todo=[f"fix the program so it runs: {reason}"], notes="the program failed; rebuilding from the last good scene estimate")
-    gain = scores.psnr - best.psnr if best is not None else None
+    gain = psnr_gain(scores, best)
     done = round_ >= min_rounds(stage, budget)
     small = gain is not None and gain < CONVERGED_DB
     small_before = stage not in PATIENT_STAGES or previous_gain is None or previous_gain < CONVERGED_DB
