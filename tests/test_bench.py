@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -266,6 +267,43 @@ def test_a_bench_stopped_part_way_keeps_the_scenes_it_finished(oracle_bench):
     rows = list(csv.DictReader((options.out / "results.csv").open()))
     assert [(r["scene"], r["mode"]) for r in rows] == [("scene_1001", "staged")] and float(rows[0]["psnr"]) >= 50
     assert "| staged | 1 | 0 |" in (options.out / "report.md").read_text()
+
+
+def test_a_bench_can_reconstruct_an_earlier_benchs_targets_again(oracle_bench, monkeypatch):
+    """--reuse-scenes: the same files are scored again, nothing is rendered anew, and the report says where they came from."""
+    first = run_benchmark(oracle_bench, progress=lambda line: None)
+    target = oracle_bench.out / "scenes" / "scene_1001" / "target.png"
+    stamp = target.stat().st_mtime_ns
+
+    def no_new_targets(*args, **kwargs):
+        raise AssertionError("a bench reusing scenes rendered new targets")
+
+    monkeypatch.setattr("seig.bench.runner.generate_suite", no_new_targets)
+    again = replace(oracle_bench, out=oracle_bench.out.parent / "again", reuse_scenes=oracle_bench.out, resolution=None, seeds=None)
+    second = run_benchmark(again, progress=lambda line: None)
+    assert [(r["scene"], r["mode"]) for r in second.rows] == [(r["scene"], r["mode"]) for r in first.rows]
+    assert [r["psnr"] for r in second.rows] == pytest.approx([r["psnr"] for r in first.rows], abs=0.01)
+    assert all(r["psnr"] >= 50 and r["iou"] == 1.0 for r in second.rows)
+    assert target.stat().st_mtime_ns == stamp and not (again.out / "scenes").exists()
+    assert f"Targets reused from `{oracle_bench.out}`" in second.report_path.read_text()
+
+
+def test_reusing_scenes_that_are_not_there_is_refused_in_one_line(tmp_path):
+    """A wrong folder, a seed it lacks, an incomplete scene, or a new resolution for old targets: a clear error, nothing written."""
+    (tmp_path / "scenes" / "scene_1000").mkdir(parents=True)
+    cases = {
+        "no folder of scenes": ["--reuse-scenes", str(tmp_path / "nowhere")],
+        "no scene_<seed> folders": ["--reuse-scenes", str(tmp_path / "scenes" / "scene_1000")],
+        "no scene for seed(s) 1005": ["--reuse-scenes", str(tmp_path), "--seeds", "1005"],
+        "lacks scene.py, target.png, mask.png, truth.json": ["--reuse-scenes", str(tmp_path)],
+        "--resolution cannot change": ["--reuse-scenes", str(tmp_path), "--resolution", "64"],
+    }
+    for message, args in cases.items():
+        out = tmp_path / "out"
+        proc = subprocess.run([sys.executable, "-m", "seig", "bench", "--no-photos", "--out", str(out), *args], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr and message in " ".join(proc.stderr.split()), proc.stderr
+        assert not out.exists(), f"{message}: wrote {list(out.iterdir())}"
 
 
 @pytest.mark.parametrize("finished_a_run", [False, True])

@@ -534,3 +534,40 @@ def generate_suite(
         generate_scene(seed, Path(out_dir) / f"scene_{seed}", resolution=resolution, samples=suite.samples, executor=executor)
         for seed in (seeds or suite.seeds)
     ]
+
+
+class SceneLoadError(ValueError):
+    """A folder of scenes to reuse is missing, or lacks a scene asked for, or holds an incomplete one."""
+
+
+def load_suite(scenes_dir: Path, seeds: list[int] | None = None) -> list[SceneCase]:
+    """The scenes an earlier bench wrote (its ``scenes`` folder, or the bench folder holding it), to reconstruct again.
+
+    Two renders of one scene differ a little (the denoiser), and a scene near a tipping point
+    can score a few dB apart on them; reusing the very files takes that out of a comparison
+    between code versions or models. ``seeds`` picks some; by default every scene there, in seed order.
+    """
+    folder = Path(scenes_dir)
+    if (folder / "scenes").is_dir():
+        folder = folder / "scenes"
+    if not folder.is_dir():
+        raise SceneLoadError(f"no folder of scenes at {scenes_dir}")
+    found = {int(d.name.removeprefix("scene_")): d for d in folder.glob("scene_*") if d.name.removeprefix("scene_").isdigit()}
+    if not found:
+        raise SceneLoadError(f"{folder} holds no scene_<seed> folders (a bench writes them under <out>/scenes)")
+    missing = [seed for seed in seeds or () if seed not in found]
+    if missing:
+        raise SceneLoadError(f"{folder} has no scene for seed(s) {', '.join(map(str, missing))}")
+    cases = []
+    for seed in seeds or sorted(found):
+        directory = found[seed]
+        absent = [name for name in (PROGRAM_FILE, TARGET_FILE, MASK_FILE, TRUTH_FILE) if not (directory / name).is_file()]
+        if absent:
+            raise SceneLoadError(f"{directory} lacks {', '.join(absent)}")
+        try:
+            truth = json.loads((directory / TRUTH_FILE).read_text())
+            render = truth["render"]
+            cases.append(SceneCase(seed=seed, directory=directory, truth=truth, resolution=int(render["resolution"]), samples=int(render["samples"])))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SceneLoadError(f"{directory / TRUTH_FILE} is not a bench scene's truth ({exc})") from None
+    return cases

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from seig.bench.generator import SceneCase, generate_suite
+from seig.bench.generator import SceneCase, generate_suite, load_suite
 from seig.bench.plots import line_chart
 from seig.bench.scoring import SEEN_SHARE, SceneScore, score_program
 from seig.context import Context
@@ -63,6 +63,7 @@ class BenchOptions:
     loop_samples: int = 16
     photos: bool = False
     base_url: str | None = None
+    reuse_scenes: Path | None = None  # an earlier bench's scenes, reconstructed again instead of rendering new targets
 
 
 @dataclass
@@ -200,17 +201,21 @@ def bench_photo(photo: Path, mode: str, options: BenchOptions, ctx: Context, tag
 
 
 def run_benchmark(options: BenchOptions, ctx: Context | None = None, progress: Callable[[str], None] = print) -> BenchResult:
-    """Generate the suite, reconstruct every scene in every mode, score, and write CSV, report and chart."""
+    """Generate the suite (or load an earlier bench's scenes), reconstruct every scene in every mode, score, and write CSV, report and chart."""
+    reused = load_suite(options.reuse_scenes, options.seeds) if options.reuse_scenes is not None else None  # checked before anything is written
     options.out.mkdir(parents=True, exist_ok=True)
     ctx = replace(ctx or Context(), db_path=options.out / "bench.sqlite")
     tag = time.strftime("%Y%m%d%H%M%S")
-    cases = generate_suite(
-        options.suite,
-        options.out / "scenes",
-        resolution=options.resolution,
-        seeds=options.seeds,
-        executor=shared_executor(**ctx.executor_options()),
-    )
+    if reused is not None:
+        cases = reused
+    else:
+        cases = generate_suite(
+            options.suite,
+            options.out / "scenes",
+            resolution=options.resolution,
+            seeds=options.seeds,
+            executor=shared_executor(**ctx.executor_options()),
+        )
     result = BenchResult()
     curves: dict[str, list] = {mode: [] for mode in options.modes}
 
@@ -300,7 +305,8 @@ def markdown_report(result: BenchResult, options: BenchOptions) -> str:
     parts = [
         f"# seig bench: suite `{options.suite}`, model `{options.model}`",
         "",
-        f"{len(result.rows) // max(len(options.modes), 1)} scenes; modes: {', '.join(options.modes)}.",
+        f"{len(result.rows) // max(len(options.modes), 1)} scenes; modes: {', '.join(options.modes)}."
+        + (f" Targets reused from `{options.reuse_scenes}`." if options.reuse_scenes is not None else ""),
         "",
         "## Means per mode",
         "",

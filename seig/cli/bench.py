@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from seig.bench.generator import SUITES
+from seig.bench.generator import SUITES, SceneLoadError
 from seig.bench.runner import BenchOptions, run_benchmark
 from seig.cli import app
 from seig.cli.reconstruct import MODEL_HELP, check_model, fail
@@ -58,6 +58,9 @@ def bench(
     loop_resolution: Optional[int] = typer.Option(None, help="Long side of loop renders, in pixels (default 64 for smoke, 128 for standard)."),
     loop_samples: int = typer.Option(16, help="Cycles samples of loop renders."),
     photos: Optional[bool] = typer.Option(None, "--photos/--no-photos", help="Also reconstruct scikit-image's sample photos (default: on for standard)."),
+    reuse_scenes: Optional[Path] = typer.Option(
+        None, help="Reconstruct the scenes an earlier bench rendered (its --out folder) instead of rendering new targets: compares code versions or models on the very same pictures."
+    ),
 ) -> None:
     """Reconstruct generated scenes, score them against their ground truth, and report."""
     if suite not in SUITES:
@@ -69,6 +72,8 @@ def bench(
         fail(f"--resolution must be between 16 and 2048 px; got {resolution}")
     if max_rounds is not None and max_rounds < 1:
         fail(f"--max-rounds must be at least 1; got {max_rounds}")
+    if reuse_scenes is not None and resolution is not None:
+        fail("--resolution cannot change targets that --reuse-scenes reuses; leave it out")
     if (loop_resolution is not None and loop_resolution < 16) or loop_samples < 1:
         fail("--loop-resolution must be at least 16 px and --loop-samples at least 1")
     chosen_seeds = parse_seeds(seeds) if seeds else None
@@ -86,11 +91,14 @@ def bench(
         loop_samples=loop_samples,
         photos=suite == "standard" if photos is None else photos,
         base_url=base_url,
+        reuse_scenes=reuse_scenes,
     )
     results = out / "results.csv"
     earlier = results.stat().st_mtime_ns if results.exists() else None
     try:
         result = run_benchmark(options, ctx, progress=console.print)
+    except SceneLoadError as exc:
+        fail(str(exc))
     except KeyboardInterrupt:
         console.print(f"\n{_stopped_message(results, earlier)}")
         raise
