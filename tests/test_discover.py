@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from seig.models.classical import backend as backend_module
 from seig.models.classical import discover
 from seig.models.classical.discover import add_missing, cast_on_floor, outline_shows
 from seig.models.classical.program import write_program
@@ -68,6 +69,27 @@ def test_a_white_ball_on_a_pale_floor_is_found_placed_and_coloured(executor, tmp
     assert min(added[0].color) > 0.4, added[0].color  # white-ish, not the shadow's grey
     assert renderer.best[0] > before + 1.0
     assert renderer.used <= 8
+
+
+def test_lighting_looks_again_for_missed_objects_with_renders_of_its_own(executor, tmp_path, monkeypatch):
+    """Under the final light, discovery runs again before placement: the ball composition missed is added, the round's renders untouched.
+
+    Its bar is its own: a ball that adds less than LOOK_AGAIN_GAIN_DB is left out.
+    """
+    truth = pale_floor_scene()
+    truth.objects.append(SceneObject("white_ball", "sphere", x=0.5, y=-4.3, sx=0.35, sy=0.35, sz=0.35, color=[0.8, 0.8, 0.8]))
+    target = render_to(executor, truth, tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=2)
+    kept = backend_module._under_final_light(pale_floor_scene(), renderer, analysis)
+    added = kept.objects[1:]
+    assert [o.shape for o in added] == ["sphere"] and added[0].found_by_render, [o.name for o in kept.objects]
+    assert math.hypot(added[0].x - 0.5, added[0].y + 4.3) < 0.25, added[0]
+    assert renderer.left == 2 and renderer.used > 2
+
+    monkeypatch.setattr(backend_module, "LOOK_AGAIN_GAIN_DB", 60.0)
+    unmoved = backend_module._under_final_light(pale_floor_scene(), Renderer(make_render(executor, tmp_path), target, budget=2), analysis)
+    assert [o.name for o in unmoved.objects] == ["red_box"]
 
 
 def test_a_blob_whose_closest_fit_shows_nothing_is_tried_with_the_next(executor, tmp_path, monkeypatch):

@@ -43,6 +43,7 @@ SOFTEN_RENDERS = 12  # the key, the fill, then both as softboxes: for each, its 
 RELIGHT_RENDERS = RING + 4  # the ring's lamps, the world, the key and the fill alone, the chosen scene
 EXPOSE_RENDERS = 2 * search.EXPOSURE_RENDERS  # two exposure trials
 EXPOSE_ROUND = 5  # lighting's round that tries more and less direct light: the last of its minimum rounds (verdict.STAGE_MIN_ROUNDS)
+LOOK_AGAIN_GAIN_DB = 0.2  # what an object found under the final light must add: what is still unexplained then is mostly misfit beside drawn objects
 PLACE_AGAIN_RENDERS = 24  # placement searched again under the final light: a coarse pass, then a fine one
 
 
@@ -146,9 +147,9 @@ class ClassicalBackend:
             if round_ == 4:  # after the relight has chosen where the light comes from, the first search round tries how soft it is
                 scene = _soften(scene, renderer)
             note = "solved key, fill and world energies, searched the lights' direction, strength, softness and world strength, then re-matched colours"
-            if round_ == EXPOSE_ROUND:  # the one lighting round that moves objects: their shading has changed since composition
-                scene = _place_again(_expose(scene, renderer), renderer, analysis)
-                note = "tried more and less direct light, placed the objects again under the new light; " + note
+            if round_ == EXPOSE_ROUND:  # the one lighting round that moves or adds objects: their shading has changed since composition
+                scene = _under_final_light(scene, renderer, analysis)
+                note = "tried more and less direct light, looked again for missed objects and placed the objects again under the new light; " + note
             moves = search.light_moves(scene, round_ - 3)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
             return search.colour_loop(scene, renderer, 1), note
@@ -170,7 +171,7 @@ class ClassicalBackend:
         if round_ == RELIGHT_ROUND + 1:
             scene = _soften(scene, renderer)
         if round_ == RELIGHT_ROUND + 2:
-            scene = _place_again(_expose(scene, renderer), renderer, analysis)
+            scene = _under_final_light(scene, renderer, analysis)
         steps = [
             lambda s, r: search.colour_loop(s, r, 1),
             lambda s, r: search.placement_search(s, r, analysis, search.PLACEMENT_MOVES[round_ % 5 * 2 :][:2]),
@@ -225,9 +226,9 @@ def _on_top(renderer: Renderer, renders: int, step: Callable[[Renderer], Scene])
     return scene
 
 
-def _find_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
+def _find_missing(analysis: Analysis, scene: Scene, renderer: Renderer, min_gain: float = discover.MIN_GAIN_DB) -> Scene:
     """Objects the segmentation missed, from discover.RENDERS renders of their own."""
-    return _on_top(renderer, discover.RENDERS, lambda part: discover.add_missing(analysis, scene, part))
+    return _on_top(renderer, discover.RENDERS, lambda part: discover.add_missing(analysis, scene, part, min_gain))
 
 
 def _soften(scene: Scene, renderer: Renderer) -> Scene:
@@ -249,6 +250,16 @@ def _relight(scene: Scene, renderer: Renderer) -> Scene:
 def _expose(scene: Scene, renderer: Renderer) -> Scene:
     """More or less direct light, albedos re-matched, from EXPOSE_RENDERS renders of its own (on top, as the softbox trial)."""
     return _on_top(renderer, EXPOSE_RENDERS, lambda part: search.exposure_search(scene, part))
+
+
+def _under_final_light(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
+    """Exposure tried, missed objects looked for again, then placement searched again: what the final light changes.
+
+    Discovery first ran at composition, under a light that cast its shadows elsewhere; against a render
+    that now explains the shadows, what is still unexplained (a chrome object mirroring the floor, mostly)
+    stands out, and the placement search that follows fits what it adds.
+    """
+    return _place_again(_find_missing(analysis, _expose(scene, renderer), renderer, LOOK_AGAIN_GAIN_DB), renderer, analysis)
 
 
 def _place_again(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:

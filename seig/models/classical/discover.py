@@ -171,8 +171,8 @@ def matched_colour(color: list[float], drawn: np.ndarray, seen: np.ndarray, rend
     return albedo_within(np.array(color) * ratio)
 
 
-def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
-    """The scene with an object for each unexplained blob a render confirms, one at a time (within the renderer's budget).
+def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer, min_gain: float = MIN_GAIN_DB) -> Scene:
+    """The scene with an object for each unexplained blob a render confirms (a gain past ``min_gain`` dB), one at a time (within the renderer's budget).
 
     After each object kept, the blobs are read again from its render: its shadow, or the part
     of a blob it explains, is no longer unexplained, and what is left next to it is its misfit.
@@ -206,9 +206,9 @@ def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
             break
         found.color = matched_colour(found.color, drawn, seen, to_linear(first))
         found.name = unique_name(f"{colour_name(np.array(found.color) ** (1 / 2.2))}_{found.shape}", used)
-        checked = renderer.image(trial, candidate=False)  # a probe: only a gain past MIN_GAIN_DB makes it the scene
+        checked = renderer.image(trial, candidate=False)  # a probe: only a gain past min_gain makes it the scene
         score = -np.inf if checked is None else psnr(goal, checked)
-        if score > current_score + MIN_GAIN_DB:
+        if score > current_score + min_gain:
             current, current_score, image = trial, score, checked
             used.add(found.name)
             # what is left round a found object is its own misfit, for placement search to mend: not another object
