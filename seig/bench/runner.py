@@ -206,16 +206,13 @@ def run_benchmark(options: BenchOptions, ctx: Context | None = None, progress: C
     options.out.mkdir(parents=True, exist_ok=True)
     ctx = replace(ctx or Context(), db_path=options.out / "bench.sqlite")
     tag = time.strftime("%Y%m%d%H%M%S")
-    if reused is not None:
-        cases = reused
-    else:
-        cases = generate_suite(
-            options.suite,
-            options.out / "scenes",
-            resolution=options.resolution,
-            seeds=options.seeds,
-            executor=shared_executor(**ctx.executor_options()),
-        )
+    cases = reused if reused is not None else generate_suite(
+        options.suite,
+        options.out / "scenes",
+        resolution=options.resolution,
+        seeds=options.seeds,
+        executor=shared_executor(**ctx.executor_options()),
+    )
     result = BenchResult()
     curves: dict[str, list] = {mode: [] for mode in options.modes}
 
