@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from seig.models.classical import backend as backend_module
-from seig.models.classical import discover
+from seig.models.classical import discover, review
 from seig.models.classical.discover import add_missing, cast_on_floor, outline_shows
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
@@ -160,3 +160,29 @@ def test_a_mirror_with_no_outline_shows_by_its_reflections_and_a_smooth_patch_do
     shaded[disc] = (0.6 * rim_fades + (1.0 - rim_fades) * 0.35)[disc][:, None]
     assert outline_shows(disc, floor, streaked)
     assert not outline_shows(disc, floor, shaded)
+
+
+def test_under_the_final_light_an_object_the_photo_lacks_is_dropped_and_the_rest_kept(executor, tmp_path):
+    target = render_to(executor, pale_floor_scene(), tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    start = pale_floor_scene()
+    start.objects[0].region = 0
+    start.objects.append(SceneObject("blue_ball", "sphere", x=0.6, y=-4.2, sx=0.3, sy=0.3, sz=0.3, color=[0.05, 0.1, 0.7], found_by_render=True))
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS)
+    reviewed = review.review_objects(analysis, start, renderer)
+    assert [o.name for o in reviewed.objects] == ["red_box"]
+    assert renderer.used <= review.RENDERS
+
+
+def test_a_box_drawn_as_a_drum_is_redrawn_as_a_box_when_its_render_is_closer(executor, tmp_path):
+    """The drum's outline fits the box's region about as well; the render of a box, with its flat faces, is the closer one."""
+    target = render_to(executor, pale_floor_scene(), tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    start = pale_floor_scene()
+    start.objects[0] = replace(start.objects[0], shape="cylinder", sx=0.4, sy=0.4, rotation=0.0, region=0)
+    reviewed = review.review_objects(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS))
+    assert [(o.name, o.shape, o.region) for o in reviewed.objects] == [("red_box", "cube", 0)]
+    assert reviewed.objects[0].color == start.objects[0].color
+
+    one_render = Renderer(make_render(executor, tmp_path), target, budget=1)
+    assert review.review_objects(analysis, start, one_render).objects == start.objects  # no render left to judge by: nothing changes

@@ -32,7 +32,7 @@ from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer
 from seig.models.classical.scene import Scene
 from seig.models.classical.split import fitting_analysis
-from seig.models.classical import discover, search
+from seig.models.classical import discover, review, search
 from seig.models.classical.verdict import judge
 from seig.state.state import Plan, PlannedObject, RunSettings
 
@@ -149,7 +149,7 @@ class ClassicalBackend:
             note = "solved key, fill and world energies, searched the lights' direction, strength, softness and world strength, then re-matched colours"
             if round_ == EXPOSE_ROUND:  # the one lighting round that moves or adds objects: their shading has changed since composition
                 scene = _under_final_light(scene, renderer, analysis)
-                note = "tried more and less direct light, looked again for missed objects and placed the objects again under the new light; " + note
+                note = "tried more and less direct light, looked again for missed objects, dropped or redrawn objects a render judged so, and placed the objects again under the new light; " + note
             moves = search.light_moves(scene, round_ - 3)
             scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
             return search.colour_loop(scene, renderer, 1), note
@@ -159,8 +159,8 @@ class ClassicalBackend:
         """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
 
         The one-off searches the stages make (pitch rivals, light energies, finish, rival shapes, light kind, turns of the key, fill)
-        each take half of one early round; the choice among a ring of lamps, the softbox and exposure trials, placement under
-        the final light and discovery have renders of their own on top of their round's, as in the stages.
+        each take half of one early round; the choice among a ring of lamps, the softbox and exposure trials, the review of
+        every object and placement under the final light, and discovery have renders of their own on top of their round's, as in the stages.
         """
         if round_ == 1:
             scene = search.camera_search(analysis, scene)
@@ -253,13 +253,20 @@ def _expose(scene: Scene, renderer: Renderer) -> Scene:
 
 
 def _under_final_light(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
-    """Exposure tried, missed objects looked for again, then placement searched again: what the final light changes.
+    """Exposure tried, missed objects looked for again, every object reviewed, then placement searched again: what the final light changes.
 
     Discovery first ran at composition, under a light that cast its shadows elsewhere; against a render
     that now explains the shadows, what is still unexplained (a chrome object mirroring the floor, mostly)
-    stands out, and the placement search that follows fits what it adds.
+    stands out. The same render judges what each object adds and which shape it is best drawn as, and
+    the placement search that follows fits what was added or redrawn.
     """
-    return _place_again(_find_missing(analysis, _expose(scene, renderer), renderer, LOOK_AGAIN_GAIN_DB), renderer, analysis)
+    looked = _find_missing(analysis, _expose(scene, renderer), renderer, LOOK_AGAIN_GAIN_DB)
+    return _place_again(_review(looked, renderer, analysis), renderer, analysis)
+
+
+def _review(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
+    """Every object dropped or redrawn as a rival shape where a render says so, from review.RENDERS renders of its own."""
+    return _on_top(renderer, review.RENDERS, lambda part: review.review_objects(analysis, scene, part))
 
 
 def _place_again(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:

@@ -18,7 +18,7 @@ from seig.models.classical.estimate import direct_light, read_hat
 from seig.models.classical.camera import View
 from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, outlined, refine_object
 from seig.models.classical.refine import Renderer, local_errors
-from seig.models.classical.scene import Camera, Light, Scene, albedo_within
+from seig.models.classical.scene import Camera, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.metrics import psnr
 
@@ -133,24 +133,32 @@ def polish_geometry(analysis: Analysis, scene: Scene, evaluations: int) -> Scene
 SWAP_MARGIN = 0.12  # a shape class is a rival when its silhouette loss is within this of the best
 
 
-def shape_rivals(analysis: Analysis, scene: Scene, rank: int, evaluations: int = 30) -> Scene:
-    """Every object as its ``rank``-th best other shape class (itself when no class fits about as well).
+def rival_shapes(analysis: Analysis, view: View, obj: SceneObject, evaluations: int = 30) -> list[SceneObject]:
+    """``obj`` as every other shape class whose outline fits about as well as its own (within SWAP_MARGIN), closest first.
 
     Silhouettes alone cannot tell a squat cylinder from a box or a ring whose hole is
     hidden from a disc; shading can, so the rivals are for a render to judge.
     """
+    target = RegionTarget.build(analysis, obj.region)
+    fits = fit_shapes(view, target, analysis.regions[obj.region], obj.name, evaluations)
+    own = target.loss(view, obj) + SHAPE_PRIOR.get(obj.shape, 0.0)
+    rivals = []
+    for _, shape in sorted((loss, shape) for shape, (_, loss) in fits.items() if shape != obj.shape and loss < own + SWAP_MARGIN):
+        rival = replace(fits[shape][0], name=obj.name, color=obj.color, roughness=obj.roughness, metallic=obj.metallic, region=obj.region)
+        if rival.shape == "snowman":
+            rival.hat_color = read_hat(analysis, view, rival, obj.region)
+        rivals.append(rival)
+    return rivals
+
+
+def shape_rivals(analysis: Analysis, scene: Scene, rank: int) -> Scene:
+    """Every object as its ``rank``-th best other shape class (itself when no class fits about as well)."""
     scene = scene.copy()
     view = View(scene.camera, analysis.width, analysis.height)
     for k, obj in outlined(scene, analysis):
-        target = RegionTarget.build(analysis, obj.region)
-        fits = fit_shapes(view, target, analysis.regions[obj.region], obj.name, evaluations)
-        own = target.loss(view, obj) + SHAPE_PRIOR.get(obj.shape, 0.0)
-        rivals = sorted((loss, shape) for shape, (_, loss) in fits.items() if shape != obj.shape and loss < own + SWAP_MARGIN)
+        rivals = rival_shapes(analysis, view, obj)
         if rank < len(rivals):
-            rival = replace(fits[rivals[rank][1]][0], name=obj.name, color=obj.color, roughness=obj.roughness, metallic=obj.metallic, region=obj.region)
-            if rival.shape == "snowman":
-                rival.hat_color = read_hat(analysis, view, rival, obj.region)
-            scene.objects[k] = rival
+            scene.objects[k] = rivals[rank]
     return scene
 
 
