@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -18,7 +19,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from seig.bench.generator import KINDS, generate_scene, sample_truth, write_program
+from seig.bench.generator import KINDS, SceneCase, generate_scene, sample_truth, suite_of, write_program
 from seig.bench.masks import decode_ids, id_colors, read_mask
 from seig.bench.plots import COLORS
 from seig.bench.runner import BenchOptions, fidelity_curve, mean_curve, run_benchmark
@@ -364,3 +365,15 @@ def test_fidelity_curves_keep_the_best_so_far_and_average_the_same_runs():
     ]}
     assert fidelity_curve(report) == [(2, 20.0), (5, 20.0), (6, 20.0), (10, 25.0)]
     assert mean_curve([[(1, 10.0), (4, 14.0)], [(2, 20.0)], []]) == [(2.0, 15.0), (4.0, 17.0)]
+
+
+def test_reused_targets_are_reconstructed_with_the_suite_that_rendered_them():
+    """Without --suite, a standard bench's targets reused run with standard's rounds and loop renders, not smoke's."""
+
+    def cases(*renders: tuple[int, int]) -> list[SceneCase]:
+        return [SceneCase(seed=1000 + k, directory=Path("scenes"), truth={}, resolution=side, samples=samples) for k, (side, samples) in enumerate(renders)]
+
+    assert suite_of(cases((256, 32), (256, 32))) == "standard"
+    assert suite_of(cases((128, 16))) == "smoke"
+    assert suite_of(cases((256, 32), (128, 16))) is None  # no one suite rendered them
+    assert suite_of(cases((96, 32))) is None  # a --resolution of the bench's own

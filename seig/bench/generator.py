@@ -571,3 +571,9 @@ def load_suite(scenes_dir: Path, seeds: list[int] | None = None) -> list[SceneCa
         except (ValueError, KeyError, TypeError) as exc:
             raise SceneLoadError(f"{directory / TRUTH_FILE} is not a bench scene's truth ({exc})") from None
     return cases
+
+
+def suite_of(cases: list[SceneCase]) -> str | None:
+    """The suite whose targets these are, told by their resolution and samples; None when no suite renders them so."""
+    names = [name for name, suite in SUITES.items() if all((case.resolution, case.samples) == (suite.resolution, suite.samples) for case in cases)]
+    return names[0] if cases and len(names) == 1 else None

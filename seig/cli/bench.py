@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from seig.bench.generator import SUITES, SceneLoadError
+from seig.bench.generator import SUITES, SceneLoadError, load_suite, suite_of
 from seig.bench.runner import BenchOptions, run_benchmark
 from seig.cli import app
 from seig.cli.reconstruct import MODEL_HELP, check_model, fail
@@ -45,9 +45,17 @@ def _stopped_message(results: Path, earlier: int | None) -> str:
     return "stopped before the first run finished; this bench wrote no results"
 
 
+def _reused_suite(scenes: Path, seeds: list[int] | None) -> str | None:
+    """The suite that rendered an earlier bench's targets: reconstructing them again runs with its rounds and loop renders, not smoke's."""
+    try:
+        return suite_of(load_suite(scenes, seeds))
+    except SceneLoadError as exc:
+        fail(str(exc))
+
+
 @app.command()
 def bench(
-    suite: str = typer.Option("smoke", help=f"Scene suite: {', '.join(SUITES)}."),
+    suite: Optional[str] = typer.Option(None, help=f"Scene suite: {', '.join(SUITES)} (default: smoke, or the suite whose targets --reuse-scenes reuses)."),
     model: str = typer.Option("classical", help=MODEL_HELP),
     base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible server (vLLM, Ollama)."),
     mode: str = typer.Option("both", help="staged, monolithic, or both (same budget each)."),
@@ -63,6 +71,11 @@ def bench(
     ),
 ) -> None:
     """Reconstruct generated scenes, score them against their ground truth, and report."""
+    if reuse_scenes is not None and resolution is not None:
+        fail("--resolution cannot change targets that --reuse-scenes reuses; leave it out")
+    chosen_seeds = parse_seeds(seeds) if seeds else None
+    if suite is None:
+        suite = (_reused_suite(reuse_scenes, chosen_seeds) if reuse_scenes is not None else None) or "smoke"
     if suite not in SUITES:
         fail(f"--suite must be one of {', '.join(SUITES)}; got '{suite}'")
     modes = {"both": ("staged", "monolithic"), "staged": ("staged",), "monolithic": ("monolithic",)}.get(mode)
@@ -72,11 +85,8 @@ def bench(
         fail(f"--resolution must be between 16 and 2048 px; got {resolution}")
     if max_rounds is not None and max_rounds < 1:
         fail(f"--max-rounds must be at least 1; got {max_rounds}")
-    if reuse_scenes is not None and resolution is not None:
-        fail("--resolution cannot change targets that --reuse-scenes reuses; leave it out")
     if (loop_resolution is not None and loop_resolution < 16) or loop_samples < 1:
         fail("--loop-resolution must be at least 16 px and --loop-samples at least 1")
-    chosen_seeds = parse_seeds(seeds) if seeds else None
     ctx = Context()
     check_model(RunSettings(model=model, base_url=base_url), ctx)
     options = BenchOptions(
