@@ -549,6 +549,39 @@ def test_fill_light_is_written_and_runs(executor):
     assert {"Sun", "Fill"} <= {o["name"] for o in run.scene["objects"]}
 
 
+def test_every_shape_is_built_at_its_size_with_its_parts_named(executor):
+    """Primitives come from unit meshes copied and scaled: each object must still get its own mesh, at its own size."""
+    scene = Scene(objects=[
+        SceneObject("box", "cube", x=-2.0, y=1.0, sx=0.3, sy=0.5, sz=0.4),
+        SceneObject("ball", "sphere", x=-1.0, y=1.0, sx=0.35, sy=0.35, sz=0.35),
+        SceneObject("small_ball", "sphere", x=-1.0, y=2.0, sx=0.2, sy=0.2, sz=0.2),
+        SceneObject("drum", "cylinder", x=0.0, y=1.0, sx=0.3, sy=0.3, sz=0.25),
+        SceneObject("spike", "cone", x=1.0, y=1.0, sx=0.25, sy=0.25, sz=0.6),
+        SceneObject("ring", "torus", x=2.0, y=1.0, sx=0.4, sy=0.4, sz=0.1),
+        SceneObject("hoop", "torus", x=2.0, y=2.5, sx=0.4, sy=0.4, sz=0.1, standing=True),
+        SceneObject("desk", "table", x=0.0, y=3.0, sx=0.6, sy=0.4, sz=0.35),
+        SceneObject("frosty", "snowman", x=-2.0, y=3.0, sx=0.25, sy=0.25, sz=0.25, hat_color=[0.02, 0.02, 0.02]),
+    ])
+    program = write_program(scene)
+    assert check_program(program) == []
+    run = executor.run(program)
+    assert run.ok, run.error
+    built = {o["name"]: o for o in run.scene["objects"]}
+    metres = scene.in_metres()
+    for obj in metres.objects[:7]:
+        across = 2 * obj.sx if obj.shape != "cube" else 2 * obj.sy
+        tall = {"sphere": 2 * obj.sx, "torus": 2 * obj.sz}.get(obj.shape, 2 * obj.sz)
+        assert built[obj.name]["dimensions"][1:] == pytest.approx([across, tall], rel=0.02), obj.name
+    assert built["hoop"]["rotation"][0] == pytest.approx(math.pi / 2, abs=1e-3)  # a standing ring is turned upright
+    desk, frosty = metres.objects[7], metres.objects[8]
+    parts = {name: o for name, o in built.items() if o.get("parent")}
+    assert sorted(parts) == sorted(["desk_top", *(f"desk_leg_{k}" for k in range(1, 5)), *(f"frosty_ball_{k}" for k in range(1, 4)), "frosty_hat"])
+    assert parts["desk_top"]["dimensions"][:2] == pytest.approx([2 * desk.sx, 2 * desk.sy], rel=0.02)
+    assert parts["frosty_ball_1"]["dimensions"][0] == pytest.approx(2 * frosty.sx, rel=0.02)
+    assert parts["frosty_hat"]["materials"] == ["frosty_hat"] and parts["frosty_ball_1"]["materials"] == ["frosty"]
+    assert not any(name.startswith("unit_") for name in built)  # the unit meshes are copied, never placed
+
+
 def test_a_pinned_lamp_stays_put_when_objects_move_or_are_added(executor, monkeypatch):
     """A placement move or a new object must not drag the lamps along: searches would confuse the two."""
     monkeypatch.setattr(scene_module, "SCALE_RANGE", (1.0, 1.0))  # the working frame: no rescaling by the objects' sizes

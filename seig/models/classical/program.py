@@ -11,8 +11,9 @@ from seig.models.classical.scene import CAMERA_Y, SENSOR_MM, SNOWMAN_BALLS, SNOW
 
 HEADER = '''import math
 
+import bmesh
 import bpy
-from mathutils import Vector
+from mathutils import Matrix, Vector
 
 scene = bpy.context.scene
 SNOWMAN_BALLS = {balls}  # (radius, centre height) in base radii
@@ -30,51 +31,91 @@ def make_material(name, color, roughness=0.5, metallic=0.0):
     return material
 
 
-def add_shape(name, shape, location, size, rotation_z_deg, material, standing=False):
-    """A primitive; ``size`` holds half extents (x, y, z). Torus: (outer radius, -, tube radius)."""
+def torus(bm, major_radius, minor_radius, major_segments=48, minor_segments=16):
+    """A ring of quads round the Z axis (bmesh has no torus of its own)."""
+    rings = []
+    for i in range(major_segments):
+        a = 2 * math.pi * i / major_segments
+        rings.append([bm.verts.new(((major_radius + minor_radius * math.cos(b)) * math.cos(a), (major_radius + minor_radius * math.cos(b)) * math.sin(a), minor_radius * math.sin(b)))
+                      for b in (2 * math.pi * j / minor_segments for j in range(minor_segments))])
+    for i in range(major_segments):
+        here, there = rings[i], rings[(i + 1) % major_segments]
+        for j in range(minor_segments):
+            bm.faces.new((here[j], there[j], there[(j + 1) % minor_segments], here[(j + 1) % minor_segments]))
+    bmesh.ops.recalc_face_normals(bm, faces=bm.faces)
+
+
+UNIT_MESHES = {}  # one unit mesh per primitive, copied and scaled for every object made of it: Blender takes 13 ms to build a UV sphere
+
+
+def unit_mesh(shape, segments):
+    """The primitive at unit size (radius 1, height 2), curved surfaces smooth-shaded, caps and box faces flat."""
+    if (shape, segments) not in UNIT_MESHES:
+        bm = bmesh.new()
+        if shape == "sphere":
+            bmesh.ops.create_uvsphere(bm, u_segments=segments, v_segments=segments // 2, radius=1.0)
+        elif shape in ("cylinder", "cone"):
+            bmesh.ops.create_cone(bm, cap_ends=True, segments=segments, radius1=1.0, radius2=1.0 if shape == "cylinder" else 0.0, depth=2.0)
+        else:
+            bmesh.ops.create_cube(bm, size=2.0)
+        mesh = bpy.data.meshes.new(f"unit_{shape}")
+        bm.to_mesh(mesh)
+        bm.free()
+        corners = [0] * len(mesh.polygons)
+        mesh.polygons.foreach_get("loop_total", corners)
+        mesh.polygons.foreach_set("use_smooth", [shape == "sphere" or (shape != "cube" and n <= 4) for n in corners])
+        UNIT_MESHES[shape, segments] = mesh
+    return UNIT_MESHES[shape, segments]
+
+
+def mesh_object(name, shape, size, material, location=(0.0, 0.0, 0.0), parent=None, segments=48):
+    """An object of one primitive ``shape`` with half extents ``size`` (a sphere's radius is the first; a drum's or cone's, the first and third)."""
     sx, sy, sz = size
-    if shape == "sphere":
-        bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=sx)
-    elif shape == "cylinder":
-        bpy.ops.mesh.primitive_cylinder_add(vertices=48, radius=sx, depth=2 * sz)
-    elif shape == "cone":
-        bpy.ops.mesh.primitive_cone_add(vertices=48, radius1=sx, radius2=0.0, depth=2 * sz)
-    elif shape == "torus":
-        bpy.ops.mesh.primitive_torus_add(major_segments=48, minor_segments=16, major_radius=sx - sz, minor_radius=sz)
+    if shape == "torus":
+        bm = bmesh.new()
+        torus(bm, sx - sz, sz)
+        mesh = bpy.data.meshes.new(name)
+        bm.to_mesh(mesh)
+        bm.free()
+        mesh.shade_smooth()
     else:
-        bpy.ops.mesh.primitive_cube_add(size=2.0, scale=(sx, sy, sz))
-    obj = bpy.context.active_object
-    obj.name = name
+        scale = {"sphere": (sx, sx, sx), "cylinder": (sx, sx, sz), "cone": (sx, sx, sz)}.get(shape, (sx, sy, sz))
+        mesh = unit_mesh(shape, segments).copy()
+        mesh.name = name
+        mesh.transform(Matrix.Diagonal((*scale, 1.0)))
+    mesh.materials.append(material)
+    obj = bpy.data.objects.new(name, mesh)
+    scene.collection.objects.link(obj)
     obj.location = location
-    obj.rotation_euler = (math.radians(90.0) if standing else 0.0, 0.0, math.radians(rotation_z_deg))
-    for polygon in obj.data.polygons:  # smooth curved surfaces, keep caps and cube faces flat
-        polygon.use_smooth = shape in ("sphere", "torus") or (shape != "cube" and len(polygon.vertices) <= 4)
-    obj.data.materials.append(material)
+    obj.parent = parent
     return obj
 
 
+def add_shape(name, shape, location, size, rotation_z_deg, material, standing=False):
+    """A primitive; ``size`` holds half extents (x, y, z). Torus: (outer radius, -, tube radius)."""
+    obj = mesh_object(name, shape, size, material, location)
+    obj.rotation_euler = (math.radians(90.0) if standing else 0.0, 0.0, math.radians(rotation_z_deg))
+    return obj
+
+
+def group(name, location, rotation_z_deg):
+    """An empty that holds a composite's parts: move, turn or scale it to edit them together."""
+    empty = bpy.data.objects.new(name, None)
+    scene.collection.objects.link(empty)
+    empty.location = location
+    empty.rotation_euler = (0.0, 0.0, math.radians(rotation_z_deg))
+    return empty
+
+
 def add_snowman(name, location, radius, rotation_z_deg, material, hat=None):
-    """Three stacked snowballs, and a top hat of material ``hat`` if given, under one empty: move, turn or scale the empty to edit it."""
-    snowman = bpy.data.objects.new(name, None)
-    scene.collection.objects.link(snowman)
-    snowman.location = location
-    snowman.rotation_euler = (0.0, 0.0, math.radians(rotation_z_deg))
+    """Three stacked snowballs, and a top hat of material ``hat`` if given, under one empty."""
+    snowman = group(name, location, rotation_z_deg)
     for part, (size, height) in enumerate(SNOWMAN_BALLS):
-        bpy.ops.mesh.primitive_uv_sphere_add(segments=48, ring_count=24, radius=size * radius, location=(0.0, 0.0, height * radius))
-        ball = bpy.context.active_object
-        ball.name = f"{name}_ball_{part + 1}"
-        ball.parent = snowman
-        ball.data.shade_smooth()
-        ball.data.materials.append(material)
+        ball = size * radius
+        mesh_object(f"{name}_ball_{part + 1}", "sphere", (ball, ball, ball), material, (0.0, 0.0, height * radius), snowman)
     if hat is not None:
         size, height, centre = SNOWMAN_HAT
-        bpy.ops.mesh.primitive_cylinder_add(vertices=32, radius=size * radius, depth=height * radius, location=(0.0, 0.0, centre * radius))
-        top_hat = bpy.context.active_object
-        top_hat.name = f"{name}_hat"
-        top_hat.parent = snowman
-        for polygon in top_hat.data.polygons:  # a smooth side, flat crown and brim
-            polygon.use_smooth = len(polygon.vertices) == 4
-        top_hat.data.materials.append(hat)
+        mesh_object(f"{name}_hat", "cylinder", (size * radius, size * radius, height * radius / 2), hat, (0.0, 0.0, centre * radius), snowman, segments=32)
     return snowman
 
 
@@ -83,21 +124,11 @@ def add_table(name, location, size, rotation_z_deg, material):
     sx, sy, sz = size
     height = 2 * sz
     top, leg = TABLE_TOP * height, TABLE_LEG * height
-    table = bpy.data.objects.new(name, None)
-    scene.collection.objects.link(table)
-    table.location = location
-    table.rotation_euler = (0.0, 0.0, math.radians(rotation_z_deg))
-    bpy.ops.mesh.primitive_cube_add(size=2.0, location=(0.0, 0.0, height - top / 2), scale=(sx, sy, top / 2))
-    parts = [bpy.context.active_object]
-    for x in (-1, 1):
-        for y in (-1, 1):
-            inset = 1 - TABLE_INSET
-            bpy.ops.mesh.primitive_cube_add(size=2.0, location=(x * sx * inset, y * sy * inset, (height - top) / 2), scale=(leg, leg, (height - top) / 2))
-            parts.append(bpy.context.active_object)
-    for part, piece in enumerate(parts):
-        piece.name = f"{name}_{'top' if part == 0 else f'leg_{part}'}"
-        piece.parent = table
-        piece.data.materials.append(material)
+    table = group(name, location, rotation_z_deg)
+    mesh_object(f"{name}_top", "cube", (sx, sy, top / 2), material, (0.0, 0.0, height - top / 2), table)
+    inset = 1 - TABLE_INSET
+    for part, (x, y) in enumerate(((-1, -1), (-1, 1), (1, -1), (1, 1)), start=1):
+        mesh_object(f"{name}_leg_{part}", "cube", (leg, leg, (height - top) / 2), material, (x * sx * inset, y * sy * inset, (height - top) / 2), table)
     return table
 
 
