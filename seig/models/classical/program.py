@@ -36,8 +36,12 @@ def torus(bm, major_radius, minor_radius, major_segments=48, minor_segments=16):
     rings = []
     for i in range(major_segments):
         a = 2 * math.pi * i / major_segments
-        rings.append([bm.verts.new(((major_radius + minor_radius * math.cos(b)) * math.cos(a), (major_radius + minor_radius * math.cos(b)) * math.sin(a), minor_radius * math.sin(b)))
-                      for b in (2 * math.pi * j / minor_segments for j in range(minor_segments))])
+        ring = []
+        for j in range(minor_segments):
+            b = 2 * math.pi * j / minor_segments
+            reach = major_radius + minor_radius * math.cos(b)
+            ring.append(bm.verts.new((reach * math.cos(a), reach * math.sin(a), minor_radius * math.sin(b))))
+        rings.append(ring)
     for i in range(major_segments):
         here, there = rings[i], rings[(i + 1) % major_segments]
         for j in range(minor_segments):
