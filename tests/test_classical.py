@@ -16,7 +16,7 @@ from seig.bench.generator import generate_scene
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis, with_regions
-from seig.models.classical.balance import RING, balance_lights, choose_lights, relight, ring_lamp, soften, softbox
+from seig.models.classical.balance import RING, balance_lights, choose_lights, relight, ring_lamp, ring_sun, soften, softbox
 from seig.models.classical.fit import fit_ground
 from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, hat_pixels, label_map, top_edge
 from seig.models.classical.program import write_program
@@ -388,15 +388,30 @@ def test_a_lamp_the_key_cannot_explain_is_found_on_the_ring_and_solved(executor,
     truth.fill = ring_lamp(start, 90.0)  # a quarter of the ring of four the solve will try
     truth.fill.strength *= 3.0
     target = render_program(executor, write_program(truth), tmp_path / "truth.png")
-    renderer = Renderer(make_render(executor, tmp_path), target, budget=8)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=12)
     renderer.image(start)
     before = renderer.best[0]
     relit = relight(start, renderer)
-    assert renderer.used == 1 + 1 + 1 + 4 + 1  # the start, the world alone, the key alone, four ring lamps, the relit scene
+    assert renderer.used == 1 + 1 + 1 + 4 + 4 + 1  # the start, the world alone, the key alone, four ring lamps and four suns, the relit scene
     lamp = max([relit.light] + ([relit.fill] if relit.fill else []), key=lambda light: light.kind == "POINT")
     assert lamp.kind == "POINT" and lamp.azimuth == pytest.approx(90.0), (relit.light, relit.fill)
     assert lamp.strength == pytest.approx(truth.fill.strength, rel=0.05), lamp
     assert renderer.best[0] > before + 3.0, (before, renderer.best[0])
+
+
+def test_a_sun_the_lamp_key_cannot_be_is_found_on_the_ring(executor, tmp_path):
+    """A lamp from the wrong side cannot be turned into a sun by small steps: the ring's sun from the right turn replaces it."""
+    truth = Scene(camera=Camera(pitch=35.0, lens=35.0), world=[0.1, 0.1, 0.1])
+    truth.objects = [SceneObject("box", "cube", sx=0.5, sy=0.5, sz=0.8, color=[0.6, 0.6, 0.6])]
+    truth.light = ring_sun(truth, 90.0)
+    truth.light.strength = 3.0
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    start = truth.copy()
+    start.light = replace(ring_lamp(truth, 250.0), distance=3.0)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=12)
+    relit = relight(start, renderer)
+    assert relit.light.kind == "SUN" and relit.light.azimuth == pytest.approx(90.0), (relit.light, relit.fill)
+    assert relit.light.strength == pytest.approx(3.0, rel=0.1), relit.light
 
 
 def test_the_lighting_stage_tries_the_whole_ring_however_few_renders_its_round_has(executor, tmp_path):
@@ -410,7 +425,7 @@ def test_the_lighting_stage_tries_the_whole_ring_however_few_renders_its_round_h
     renderer = Renderer(make_render(executor, tmp_path), target, budget=8)
     renderer.image(start)
     relit = backend_module._relight(start, renderer)
-    assert renderer.used == 1 + 1 + 1 + RING + 1  # the start, the world alone, the key alone, the ring, the relit scene
+    assert renderer.used == 1 + 1 + 1 + 2 * RING + 1  # the start, the world alone, the key alone, the ring's lamps and suns, the relit scene
     assert renderer.left == 8 - 1  # the round keeps every render it had left for its own search
     lamp = max([relit.light] + ([relit.fill] if relit.fill else []), key=lambda light: light.kind == "POINT")
     assert lamp.kind == "POINT" and lamp.azimuth == pytest.approx(45.0), (relit.light, relit.fill)

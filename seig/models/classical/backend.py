@@ -37,10 +37,10 @@ from seig.models.classical.verdict import judge
 from seig.state.state import Plan, PlannedObject, RunSettings
 
 STAGE_DRESS = {"scaffold": grey_boxes, "geometry": neutral_materials}
-RELIGHT_ROUND = 8  # the monolithic round that chooses among a ring of lamps: after the one-off searches, as in the stages
+RELIGHT_ROUND = 8  # the monolithic round that chooses among a ring of lamps and suns: after the one-off searches, as in the stages
 DISCOVERY_ROUND = 4  # the monolithic round that adds missed objects: framed, lit and coloured, as at composition's second round
 SOFTEN_RENDERS = 12  # the key, the fill, then both as softboxes: for each, its lamps alone, the world alone, the solved scene
-RELIGHT_RENDERS = RING + 4  # the ring's lamps, the world, the key and the fill alone, the chosen scene
+RELIGHT_RENDERS = 2 * RING + 4  # the ring's lamps and suns, the world, the key and the fill alone, the chosen scene
 EXPOSE_RENDERS = 2 * search.EXPOSURE_RENDERS  # two exposure trials
 EXPOSE_ROUND = 5  # lighting's round that tries more and less direct light: the last of its minimum rounds (verdict.STAGE_MIN_ROUNDS)
 LOOK_AGAIN_GAIN_DB = 0.2  # what an object found under the final light must add: what is still unexplained then is mostly misfit beside drawn objects
@@ -131,7 +131,7 @@ class ClassicalBackend:
             note = "refined placement, scale and rotation jointly"
             if round_ == 2:  # coloured and under the final camera, a render can tell what is missing and judge shapes that outline alike
                 count = len(scene.objects)
-                scene = search.shape_search(analysis, _find_missing(analysis, scene, renderer), renderer, rank=0)
+                scene = search.shape_search(analysis, _find_missing(analysis, scene, renderer), renderer)
                 if len(scene.objects) > count:
                     note = f"added {len(scene.objects) - count} object(s) where the render and the photo disagreed; {note}"
             return search.placement_search(scene, renderer, analysis), note
@@ -143,7 +143,7 @@ class ClassicalBackend:
                 scene = fill_and_balance(search.turn_light(scene, renderer), renderer)
             if round_ == 3:
                 scene = search.colour_loop(_relight(scene, renderer), renderer, 1)
-                return scene, "chose the world and the one or two lights that best explain the photo, among the key, the fill and a ring of lamps"
+                return scene, "chose the world and the one or two lights that best explain the photo, among the key, the fill and a ring of lamps and suns"
             if round_ == 4:  # after the relight has chosen where the light comes from, the first search round tries how soft it is
                 scene = _soften(scene, renderer)
             note = "solved key, fill and world energies, searched the lights' direction, strength, softness and world strength, then re-matched colours"
@@ -159,7 +159,7 @@ class ClassicalBackend:
         """Monolithic mode: the same optimisers over every parameter in each round, sharing its renders.
 
         The one-off searches the stages make (pitch rivals, light energies, finish, rival shapes, light kind, turns of the key, fill)
-        each take half of one early round; the choice among a ring of lamps, the softbox and exposure trials, the review of
+        each take half of one early round; the choice among a ring of lamps and suns, the softbox and exposure trials, the review of
         every object and placement under the final light, and discovery have renders of their own on top of their round's, as in the stages.
         """
         if round_ == 1:
@@ -180,7 +180,7 @@ class ClassicalBackend:
         once = {  # in the order the stages make them
             2: lambda s, r: balance_lights(s, r),
             3: lambda s, r: search.finish_search(s, r),
-            4: lambda s, r: search.shape_search(analysis, search.polish_geometry(analysis, s, 160), r, rank=0),
+            4: lambda s, r: search.shape_search(analysis, search.polish_geometry(analysis, s, 160), r),
             5: lambda s, r: search.choose_light_kind(search.aim_light(analysis, s), r, estimate_lamp(analysis, s)),
             6: lambda s, r: search.turn_light(s, r),
             7: lambda s, r: fill_and_balance(s, r),
@@ -240,7 +240,7 @@ def _soften(scene: Scene, renderer: Renderer) -> Scene:
 
 
 def _relight(scene: Scene, renderer: Renderer) -> Scene:
-    """The choice among the key, the fill and a ring of lamps, from RELIGHT_RENDERS renders of its own.
+    """The choice among the key, the fill and a ring of lamps and suns, from RELIGHT_RENDERS renders of its own.
 
     Taken from the round's renders, the ring had room for only three or four lamps, too coarse to find a second light.
     """

@@ -4,11 +4,12 @@ Render the scene lit by each source alone (key, fill, world); in linear light
 the photo should be a non-negative mix of those images, channel by channel.
 Least squares gives every source's strength and colour at once, for the price
 of one render per source, where a pattern search would spend one per step.
-The same solve also chooses *where* the light comes from: given lamps placed
-round the scene, each rendered alone, the one or two that best explain the
-photo win, judged by the picture each solve predicts (in sRGB, as the run is
-scored: a second light always lowers the least-squares residual); and whether
-the key is a bare lamp or a softbox, solved again as one.
+The same solve also chooses *where* the light comes from, and what kind it
+is: given lamps placed round the scene and suns from the same turns, each
+rendered alone, the one or two that best explain the photo win, judged by
+the picture each solve predicts (in sRGB, as the run is scored: a second
+light always lowers the least-squares residual); and whether the key is a
+bare lamp or a softbox, solved again as one.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from seig.tools.metrics import psnr
 
 FILL_TURN = 180.0  # where a new fill lamp goes, in degrees round from the key: its shadow side
 NEGLIGIBLE = 0.1  # a fill the solve turns down below this share of its first guess is dropped
-RING = 8  # candidate lamps round the scene, at even turns (fewer when the renderer has fewer renders left)
+RING = 8  # candidate lamps, and as many suns, round the scene, at even turns (fewer when the renderer has fewer renders left)
 RING_ELEVATION = 50.0  # degrees: the middle of the 30-70 the generator's lights are drawn from (tuned on its seeds)
 RING_SHARE = 0.5  # a candidate's first strength: this share of the key's light on the scene centre
 SOFTBOX = 0.5  # a lamp's softbox twin has this side over its distance: the generator's 1.5-4 m at 4-7 m (tuned on its seeds)
@@ -131,6 +132,12 @@ def ring_lamp(scene: Scene, azimuth: float) -> Light:
     return Light(kind="POINT", azimuth=azimuth % 360, elevation=RING_ELEVATION, distance=distance, strength=strength, size=0.5, color=list(scene.light.color))
 
 
+def ring_sun(scene: Scene, azimuth: float) -> Light:
+    """A candidate sun at ``azimuth``, giving the floor RING_SHARE of the key's light: parallel shadows and no falloff, where a lamp has both."""
+    lift = math.sin(math.radians(RING_ELEVATION))
+    return Light(kind="SUN", azimuth=azimuth % 360, elevation=RING_ELEVATION, strength=RING_SHARE * direct_light(scene.light) / lift, size=2.0, color=list(scene.light.color))
+
+
 def softbox(light: Light) -> Light | None:
     """The lamp as a softbox at the same place, lighting the scene centre as much; None for a sun or a softbox already that size.
 
@@ -191,20 +198,22 @@ def choose_lights(goal: np.ndarray, world: np.ndarray, images: list[np.ndarray])
 
 
 def relight(scene: Scene, renderer: Renderer) -> Scene:
-    """Keep the world and the one or two lights, among the key, the fill and a ring of lamps, that best explain the photo.
+    """Keep the world and the one or two lights, among the key, the fill and a ring of lamps and of suns, that best explain the photo.
 
     Each source is rendered alone once; every choice is then a least-squares
     solve on those images, judged by the picture it predicts (``choose_lights``),
     so a pool of lamplight the key cannot make (a lamp behind the objects, a
-    second light) is found without a render per guess.
+    second light) is found without a render per guess, and so is a sun where
+    the key is a lamp: once a lamp is the key, the pattern search cannot turn
+    it into a sun, whose shadows fall parallel and whose light does not fade.
     """
     lights = [scene.light] + ([scene.fill] if scene.fill is not None else [])
     if renderer.image(scene) is None:  # the scene as it is is the bar (already rendered: no cost)
         return scene
-    ring = min(RING, renderer.left - len(lights) - 2)  # the world, the current lights, and the chosen scene
+    ring = min(RING, (renderer.left - len(lights) - 2) // 2)  # a lamp and a sun per turn; the world, the current lights, the chosen scene
     if ring < 1:
         return scene
-    lights += [ring_lamp(scene, k * 360.0 / ring) for k in range(ring)]
+    lights += [ring_lamp(scene, k * 360.0 / ring) for k in range(ring)] + [ring_sun(scene, k * 360.0 / ring) for k in range(ring)]
     world = renderer.image(_alone(scene, "world"), candidate=False)
     images = [renderer.image(_lit_by(scene, light), candidate=False) for light in lights]
     if world is None or any(image is None for image in images):

@@ -151,21 +151,21 @@ def rival_shapes(analysis: Analysis, view: View, obj: SceneObject, evaluations: 
     return rivals
 
 
-def shape_rivals(analysis: Analysis, scene: Scene, rank: int) -> Scene:
-    """Every object as its ``rank``-th best other shape class (itself when no class fits about as well)."""
+def shape_rivals(analysis: Analysis, scene: Scene) -> Scene:
+    """Every object as its best other shape class (itself when no class fits about as well)."""
     scene = scene.copy()
     view = View(scene.camera, analysis.width, analysis.height)
     for k, obj in outlined(scene, analysis):
         rivals = rival_shapes(analysis, view, obj)
-        if rank < len(rivals):
-            scene.objects[k] = rivals[rank]
+        if rivals:
+            scene.objects[k] = rivals[0]
     return scene
 
 
-def shape_search(analysis: Analysis, scene: Scene, renderer: Renderer, rank: int) -> Scene:
+def shape_search(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
     """One render shows every object as a rival shape; each object keeps the rival if the error around it fell."""
     image = renderer.image(scene)
-    trial = shape_rivals(analysis, scene, rank)
+    trial = shape_rivals(analysis, scene)
     if image is None or trial.objects == scene.objects:
         return scene
     trial_image = renderer.image(trial, candidate=False)
