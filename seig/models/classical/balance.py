@@ -213,7 +213,8 @@ def relight(scene: Scene, renderer: Renderer) -> Scene:
     ring = min(RING, (renderer.left - len(lights) - 2) // 2)  # a lamp and a sun per turn; the world, the current lights, the chosen scene
     if ring < 1:
         return scene
-    lights += [ring_lamp(scene, k * 360.0 / ring) for k in range(ring)] + [ring_sun(scene, k * 360.0 / ring) for k in range(ring)]
+    turns = [k * 360.0 / ring for k in range(ring)]
+    lights += [ring_lamp(scene, turn) for turn in turns] + [ring_sun(scene, turn) for turn in turns]
     world = renderer.image(_alone(scene, "world"), candidate=False)
     images = [renderer.image(_lit_by(scene, light), candidate=False) for light in lights]
     if world is None or any(image is None for image in images):
