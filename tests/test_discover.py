@@ -12,10 +12,13 @@ from PIL import Image
 
 from seig.models.classical import backend as backend_module
 from seig.models.classical import discover, review
+from seig.models.classical.camera import View
 from seig.models.classical.discover import add_missing, cast_on_floor, outline_shows
+from seig.models.classical.fit import RegionTarget, refine_object
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
+from seig.models.classical.search import rival_shapes
 from seig.models.classical.split import fitting_analysis
 from seig.tools.executor import RenderSpec, shared_executor
 from seig.tools.images import read_rgb, to_linear, to_srgb
@@ -190,3 +193,17 @@ def test_a_box_drawn_as_a_drum_is_redrawn_as_a_box_when_its_render_is_closer(exe
 
     one_render = Renderer(make_render(executor, tmp_path), target, budget=1)
     assert review.review_objects(analysis, start, one_render).objects == start.objects  # no render left to judge by: nothing changes
+
+
+def test_a_drum_polished_onto_a_boxs_outline_has_the_box_as_its_closest_rival(executor, tmp_path):
+    """Fits from the region alone stop short of an object polished in place (there a ball outlined closer than a box);
+    a box started where the drum stands does not, so the box is the rival a render judges first."""
+    target = render_to(executor, pale_floor_scene(), tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    scene = pale_floor_scene()
+    box = scene.objects[0]
+    view = View(scene.camera, analysis.width, analysis.height)
+    drum, _ = refine_object(view, RegionTarget.build(analysis, 0), replace(box, shape="cylinder", sx=0.4, sy=0.4, rotation=0.0, region=0), 200)
+    closest = rival_shapes(analysis, view, drum)[0]
+    assert closest.shape == "cube"
+    assert math.hypot(closest.x - box.x, closest.y - box.y) < 0.1

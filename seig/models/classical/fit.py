@@ -226,6 +226,28 @@ def table_starts(view: View, box: SceneObject) -> list[SceneObject]:
     return starts
 
 
+def posed_starts(obj: SceneObject) -> list[SceneObject]:
+    """Starts for the plain shape classes ``obj`` is not, where it stands and as wide and as tall (a box at two turns).
+
+    A fit from the region alone stops well short of an object polished for
+    several rounds, so a rival judged against it needs a start as settled.
+    """
+    radius, half_height = max(obj.sx, obj.sy), obj.top / 2
+    starts = []
+    for shape in ("sphere", "cube", "cylinder", "cone"):
+        if shape == obj.shape:
+            continue
+        posed = replace(obj, shape=shape, sx=radius, sy=radius, sz=half_height, standing=False, hat_color=None)
+        if shape == "sphere":
+            starts.append(replace(posed, sz=radius))
+        elif shape == "cube":
+            side = radius / math.sqrt(2)
+            starts.extend(replace(posed, sx=side, sy=side, rotation=(obj.rotation + turn) % 180) for turn in (0.0, 45.0))
+        else:
+            starts.append(posed)
+    return starts
+
+
 def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120) -> dict[str, tuple[SceneObject, float]]:
     """The best fit of every shape class and its loss (prior included).
 

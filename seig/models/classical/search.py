@@ -16,7 +16,7 @@ import numpy as np
 from seig.models.classical.analysis import Analysis
 from seig.models.classical.estimate import direct_light, read_hat
 from seig.models.classical.camera import View
-from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, outlined, refine_object
+from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, outlined, posed_starts, refine_object
 from seig.models.classical.refine import Renderer, local_errors
 from seig.models.classical.scene import Camera, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.shadows import fit_sun_direction
@@ -141,6 +141,11 @@ def rival_shapes(analysis: Analysis, view: View, obj: SceneObject, evaluations: 
     """
     target = RegionTarget.build(analysis, obj.region)
     fits = fit_shapes(view, target, analysis.regions[obj.region], obj.name, evaluations)
+    for start in posed_starts(obj):  # the plain classes also start from the object as it stands
+        fitted, loss = refine_object(view, target, start, evaluations)
+        loss += SHAPE_PRIOR[start.shape]
+        if loss < fits[start.shape][1]:
+            fits[start.shape] = (fitted, loss)
     own = target.loss(view, obj) + SHAPE_PRIOR.get(obj.shape, 0.0)
     rivals = []
     for _, shape in sorted((loss, shape) for shape, (_, loss) in fits.items() if shape != obj.shape and loss < own + SWAP_MARGIN):
