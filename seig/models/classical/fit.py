@@ -248,8 +248,9 @@ def posed_starts(obj: SceneObject) -> list[SceneObject]:
     return starts
 
 
-def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120) -> dict[str, tuple[SceneObject, float]]:
-    """The best fit of every shape class and its loss (prior included).
+def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, evaluations: int = 120,
+               more: list[SceneObject] | None = None) -> dict[str, tuple[SceneObject, float]]:
+    """The best fit of every shape class and its loss (prior included); ``more`` are starts tried last, besides the region's own.
 
     Tables start from every turn's box fit, not just the best: a table's legs
     make its loss rugged, and the box that outlines best is often not the one
@@ -270,6 +271,7 @@ def fit_shapes(view: View, target: RegionTarget, region: Region, name: str, eval
     boxes = [fitted for fitted in consider(candidates(view, region, name)) if fitted.shape == "cube"]
     consider([start for box in boxes for start in table_starts(view, box)])
     consider(ring_starts(view, region, name, by_shape))
+    consider(more or [])
     return by_shape
 
 
