@@ -207,3 +207,22 @@ def test_a_drum_polished_onto_a_boxs_outline_has_the_box_as_its_closest_rival(ex
     closest = rival_shapes(analysis, view, drum)[0]
     assert closest.shape == "cube"
     assert math.hypot(closest.x - box.x, closest.y - box.y) < 0.1
+
+
+def test_with_renders_for_one_rival_each_every_object_gets_its_closest_rival(executor, tmp_path):
+    """Renders run out before every rival is judged: the closest rival of each object comes before any object's next one."""
+    truth = pale_floor_scene()
+    truth.objects.append(SceneObject("blue_box", "cube", x=0.6, y=-4.3, sx=0.3, sy=0.3, sz=0.3, rotation=-25.0, color=[0.05, 0.1, 0.7]))
+    target = render_to(executor, truth, tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    start = truth.copy()
+    for k, obj in enumerate(start.objects):  # each box as a drum, outlined by the region whose hue is its own (red or blue)
+        region = max(range(len(analysis.regions)), key=lambda r: analysis.regions[r].color[0 if k == 0 else 2])
+        start.objects[k] = replace(obj, shape="cylinder", sx=0.4, sy=0.4, rotation=0.0, region=region)
+    assert sorted(o.region for o in start.objects) == [0, 1]
+    view = View(start.camera, analysis.width, analysis.height)
+    assert all(len(rival_shapes(analysis, view, obj)) >= 2 for obj in start.objects)  # each has a next rival to spend renders on
+    scene_and_drops = 1 + len(start.objects)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=scene_and_drops + len(start.objects))
+    reviewed = review.review_objects(analysis, start, renderer)
+    assert [(o.name, o.shape) for o in reviewed.objects] == [("red_box", "cube"), ("blue_box", "cube")]

@@ -1,4 +1,4 @@
-"""Silhouette fitting on drawn scenes: merged regions split in two, parted pieces joined, rings fitted as rings (hole seen or not), table tops lifted onto their legs and kept there.
+"""Silhouette fitting on drawn scenes: merged regions split in two, parted pieces joined, rings fitted as rings (hole seen or not), table tops lifted onto their legs and kept there, a table judged against a box drawn in its place.
 
 The images are drawn with the backend's own silhouettes under the camera the
 analysis first assumes when no horizon shows (so a fit can be exact), each
@@ -15,10 +15,10 @@ import pytest
 from seig.models.classical.analysis import analyse_image
 from seig.models.classical.camera import SKY, View, fill_convex, label_map
 from seig.models.classical.estimate import fit_geometry
-from seig.models.classical.fit import UNSEEN_HORIZON_PITCH, initial_camera
+from seig.models.classical.fit import UNSEEN_HORIZON_PITCH, RegionTarget, fit_shapes, initial_camera, refine_object
 from seig.models.classical.join import clusters, join_fragments
 from seig.models.classical.scene import Camera, Ground, Scene, SceneObject
-from seig.models.classical.search import refit_objects
+from seig.models.classical.search import refit_objects, rival_shapes
 from seig.models.classical.split import split_merged
 
 SIDE = 160
@@ -208,3 +208,18 @@ def test_a_table_refitted_under_another_camera_starts_from_its_fit_and_keeps_its
 
     lifted = refitted.objects[0]
     assert abs(_stance(lifted) / _stance(table) - 1) < 0.3, lifted
+
+
+def test_a_box_polished_onto_a_tables_outline_has_the_table_as_its_closest_rival():
+    """Tables fitted from the region alone stop far short here; a table started from the box, where it stands, does not."""
+    view = View(CAMERA, SIDE, SIDE)
+    table = _placed(view, 90, 120, shape="table", sx=0.5, sy=0.3, sz=0.4, rotation=80.0)
+    image, _ = _draw([table], [(0.45, 0.75, 0.45)])
+    analysis = analyse_image(image)
+    target = RegionTarget.build(analysis, 0)
+    box, box_loss = refine_object(view, target, replace(table, shape="cube", region=0), 200)
+    assert fit_shapes(view, target, analysis.regions[0], "drawn", 30)["table"][1] > box_loss + 0.2  # the case: no table from the region comes near
+
+    closest = rival_shapes(analysis, view, box)[0]
+
+    assert closest.shape == "table"

@@ -226,8 +226,8 @@ def table_starts(view: View, box: SceneObject) -> list[SceneObject]:
     return starts
 
 
-def posed_starts(obj: SceneObject) -> list[SceneObject]:
-    """Starts for the plain shape classes ``obj`` is not, where it stands and as wide and as tall (a box at two turns).
+def posed_starts(view: View, obj: SceneObject) -> list[SceneObject]:
+    """Starts for the shape classes ``obj`` is not, where it stands and as wide and as tall (a box at two turns, a table from each box).
 
     A fit from the region alone stops well short of an object polished for
     several rounds, so a rival judged against it needs a start as settled.
@@ -245,6 +245,9 @@ def posed_starts(obj: SceneObject) -> list[SceneObject]:
             starts.extend(replace(posed, sx=side, sy=side, rotation=(obj.rotation + turn) % 180) for turn in (0.0, 45.0))
         else:
             starts.append(posed)
+    if obj.shape != "table":  # a table top seen from above, legs hidden, is drawn as a box lying on the floor
+        boxes = [obj] if obj.shape == "cube" else [start for start in starts if start.shape == "cube"]
+        starts.extend(start for box in boxes for start in table_starts(view, box))
     return starts
 
 

@@ -23,7 +23,7 @@ from seig.tools.metrics import psnr
 # little of a small object at full size: with no bar, unseen scene 2005 lost two small far objects (one went on +0.03 dB at
 # 128 px) and 0.13 dB at 256.
 DROP_GAIN_DB = 0.05
-RIVALS = 2  # rival shapes tried per object, closest outline first: on the standard suite the table that won was a second rival
+RIVALS = 4  # rival shapes tried per object, closest outline first: on the standard suite tables drawn as boxes had the table as second to fourth rival
 RENDERS = 24  # the review's own renders: the scene, one without each object, then the rivals, while renders last
 
 
@@ -51,12 +51,13 @@ def review_objects(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scen
         else:
             k += 1
     view = View(current.camera, analysis.width, analysis.height)
-    for k, obj in outlined(current, analysis):
-        if renderer.left <= 0:
-            break
-        for rival in rival_shapes(analysis, view, obj)[:RIVALS]:
+    rivals = {k: rival_shapes(analysis, view, obj)[:RIVALS] for k, obj in outlined(current, analysis)}
+    for rank in range(RIVALS):  # every object's closest rival before any object's next one, while renders last
+        for k, shapes in rivals.items():
+            if rank >= len(shapes) or renderer.left <= 0:
+                continue
             trial = current.copy()
-            trial.objects[k] = rival
+            trial.objects[k] = shapes[rank]
             trial_score = score(trial)
             if trial_score is not None and trial_score > current_score:
                 current, current_score = trial, trial_score

@@ -140,8 +140,8 @@ def rival_shapes(analysis: Analysis, view: View, obj: SceneObject, evaluations: 
     hidden from a disc; shading can, so the rivals are for a render to judge.
     """
     target = RegionTarget.build(analysis, obj.region)
-    # the plain classes also start from the object as it stands
-    fits = fit_shapes(view, target, analysis.regions[obj.region], obj.name, evaluations, more=posed_starts(obj))
+    # the other classes also start from the object as it stands
+    fits = fit_shapes(view, target, analysis.regions[obj.region], obj.name, evaluations, more=posed_starts(view, obj))
     own = target.loss(view, obj) + SHAPE_PRIOR.get(obj.shape, 0.0)
     rivals = []
     for _, shape in sorted((loss, shape) for shape, (_, loss) in fits.items() if shape != obj.shape and loss < own + SWAP_MARGIN):
