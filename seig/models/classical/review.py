@@ -51,15 +51,16 @@ def review_objects(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scen
         else:
             k += 1
     view = View(current.camera, analysis.width, analysis.height)
-    rivals = {k: rival_shapes(analysis, view, obj)[:RIVALS] for k, obj in outlined(current, analysis)}
-    for rank in range(RIVALS):  # every object's closest rival before any object's next one, while renders last
-        for k, shapes in rivals.items():
-            if rank >= len(shapes) or renderer.left <= 0:
-                continue
-            trial = current.copy()
-            trial.objects[k] = shapes[rank]
-            trial_score = score(trial)
-            if trial_score is not None and trial_score > current_score:
-                current, current_score = trial, trial_score
+    rivals = {k: rival_shapes(analysis, view, obj)[:RIVALS] for k, obj in outlined(current, analysis)} if renderer.left > 0 else {}
+    # every object's closest rival before any object's next one
+    ranked = [(k, shapes[rank]) for rank in range(RIVALS) for k, shapes in rivals.items() if rank < len(shapes)]
+    for k, rival in ranked:
+        if renderer.left <= 0:
+            break
+        trial = current.copy()
+        trial.objects[k] = rival
+        trial_score = score(trial)
+        if trial_score is not None and trial_score > current_score:
+            current, current_score = trial, trial_score
     renderer.image(current)  # already rendered: this only offers it as the round's best
     return best(renderer, current)
