@@ -49,6 +49,14 @@ def torus(bm, major_radius, minor_radius, major_segments=48, minor_segments=16):
     bmesh.ops.recalc_face_normals(bm, faces=bm.faces)
 
 
+def mesh_from(bm, name):
+    """A new mesh named ``name`` holding what ``bm`` built; ``bm`` is freed."""
+    mesh = bpy.data.meshes.new(name)
+    bm.to_mesh(mesh)
+    bm.free()
+    return mesh
+
+
 UNIT_MESHES = {}  # one unit mesh per primitive, copied and scaled for every object made of it: Blender takes 13 ms to build a UV sphere
 
 
@@ -62,9 +70,7 @@ def unit_mesh(shape, segments):
             bmesh.ops.create_cone(bm, cap_ends=True, segments=segments, radius1=1.0, radius2=1.0 if shape == "cylinder" else 0.0, depth=2.0)
         else:
             bmesh.ops.create_cube(bm, size=2.0)
-        mesh = bpy.data.meshes.new(f"unit_{shape}")
-        bm.to_mesh(mesh)
-        bm.free()
+        mesh = mesh_from(bm, f"unit_{shape}")
         corners = [0] * len(mesh.polygons)
         mesh.polygons.foreach_get("loop_total", corners)
         mesh.polygons.foreach_set("use_smooth", [shape == "sphere" or (shape != "cube" and n <= 4) for n in corners])
@@ -78,9 +84,7 @@ def mesh_object(name, shape, size, material, location=(0.0, 0.0, 0.0), parent=No
     if shape == "torus":
         bm = bmesh.new()
         torus(bm, sx - sz, sz)
-        mesh = bpy.data.meshes.new(name)
-        bm.to_mesh(mesh)
-        bm.free()
+        mesh = mesh_from(bm, name)
         mesh.shade_smooth()
     else:
         scale = {"sphere": (sx, sx, sx), "cylinder": (sx, sx, sz), "cone": (sx, sx, sz)}.get(shape, (sx, sy, sz))
