@@ -16,7 +16,7 @@ from seig.bench.generator import generate_scene
 from seig.models.base import CodeRequest, VerifyRequest
 from seig.models.classical import ClassicalBackend
 from seig.models.classical.analysis import Analysis, with_regions
-from seig.models.classical.balance import RING, balance_lights, choose_lights, relight, ring_lamp, ring_sun, soften, softbox
+from seig.models.classical.balance import LAMP_TINT, RING, balance_lights, choose_lights, relight, ring_lamp, ring_sun, soften, softbox
 from seig.models.classical.fit import fit_ground
 from seig.models.classical.camera import GROUND, SKY, View, fill_convex, ground_polygon, hat_pixels, label_map, top_edge
 from seig.models.classical.program import write_program
@@ -26,7 +26,7 @@ from seig.models.classical import scene as scene_module
 from seig.models.classical import search as search_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
-from seig.models.classical.search import EXPOSURE_RENDERS, FINE_PLACEMENT_MOVES, OUTLINE_SLACK, PLACEMENT_MOVES, choose_pitch, exposure_search, light_move, pattern_search, placement_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
+from seig.models.classical.search import EXPOSURE_RENDERS, colour_loop, FINE_PLACEMENT_MOVES, OUTLINE_SLACK, PLACEMENT_MOVES, choose_pitch, exposure_search, light_move, pattern_search, placement_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, STAGE_MIN_ROUNDS, judge
@@ -364,6 +364,27 @@ def test_light_energies_are_solved_from_per_light_renders(executor, tmp_path):
     assert renderer.used == 2 + 1  # key alone, world alone, the solved scene
     assert abs(solved.light.strength - 2.0) < 0.4 and solved.light.color[2] < 0.9, solved.light
     assert all(abs(w - t) < 0.06 for w, t in zip(solved.world, truth.world)), solved.world
+
+
+def test_a_lamp_is_solved_near_white_and_what_the_albedos_get_wrong_is_left_to_them(executor, tmp_path):
+    """Surfaces drawn too red under a white key: a free solve makes the key cyan to hide it; held near white, the colours then come back.
+
+    The sky is in view, so the world is pinned and cannot take the tint either.
+    """
+    truth = Scene(camera=Camera(pitch=8.0, lens=35.0), light=Light(azimuth=60.0, elevation=45.0, strength=2.0), world=[0.05, 0.06, 0.08])
+    truth.ground.color = [0.5, 0.5, 0.5]
+    truth.objects = [SceneObject("box", "cube", sx=0.6, sy=0.6, sz=0.6, color=[0.7, 0.3, 0.3])]
+    target = render_program(executor, write_program(truth), tmp_path / "truth.png")
+    reddened = truth.copy()
+    for surface in [reddened.ground, *reddened.objects]:
+        surface.color = [surface.color[0], 0.7 * surface.color[1], 0.7 * surface.color[2]]
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=12)
+    solved = balance_lights(reddened, renderer)
+    assert min(solved.light.color) >= 1.0 - LAMP_TINT - 1e-6, solved.light  # a free solve: about (0.71, 0.99, 1)
+    assert solved.world == pytest.approx(truth.world, abs=0.015)
+    coloured = colour_loop(solved, renderer, 2)
+    grey = np.array(coloured.ground.color)
+    assert grey.max() - grey.min() < 0.11, grey  # reddened: 0.15 apart
 
 
 def test_the_light_search_repeats_a_move_while_it_pays(executor, tmp_path):

@@ -35,6 +35,7 @@ RING = 8  # candidate lamps, and as many suns, round the scene, at even turns (f
 RING_ELEVATION = 50.0  # degrees: the middle of the 30-70 the generator's lights are drawn from (tuned on its seeds)
 RING_SHARE = 0.5  # a candidate's first strength: this share of the key's light on the scene centre
 SOFTBOX = 0.5  # a lamp's softbox twin has this side over its distance: the generator's 1.5-4 m at 4-7 m (tuned on its seeds)
+LAMP_TINT = 0.2  # with a sky in view, a lamp's weakest channel is at least 1 - this of its strongest: a photo is white-balanced to its lamps (the generator's are within 0.15)
 
 
 def _alone(scene: Scene, source: str) -> Scene:
@@ -56,14 +57,49 @@ def _lit_by(scene: Scene, light: Light) -> Scene:
     return lone
 
 
-def _solve(parts: list[np.ndarray], seen: np.ndarray) -> tuple[np.ndarray, float]:
-    """Non-negative gains per source and channel (sources x 3), and the squared residual."""
+def _solve(parts: list[np.ndarray], seen: np.ndarray, lamps: dict[int, list[float]] | None = None) -> tuple[np.ndarray, float]:
+    """Non-negative gains per source and channel (sources x 3), and the squared residual.
+
+    ``lamps`` maps a part's index to the colour its lamp had in that render; those
+    lamps come out near white. Free per channel, a lamp's colour takes up whatever
+    the albedos still get wrong (a key solved cyan for a floor drawn too red); held
+    near white, that is left to the albedos, which the colour corrections after
+    every solve put right object by object. Only worth it with a sky in view: the
+    sky pins the world's colour, where otherwise the world would take up the tint.
+    """
     gains, residual = np.ones((len(parts), 3)), 0.0
     for channel in range(3):
         basis = np.stack([part[:, channel] for part in parts], axis=1)
         gains[:, channel], norm = nnls(basis, seen[:, channel])
         residual += norm * norm
-    return gains, residual
+    if not lamps:
+        return gains, residual
+    rendered = {k: np.maximum(np.asarray(colour, dtype=float), 1e-3) for k, colour in lamps.items()}
+    per_colour = {k: _near_white(gains[k] * colour) / colour for k, colour in rendered.items()}  # gain per channel of a near-white lamp
+    columns = []  # channels stacked: a lamp is one column (its colour fixed), any other source one column per channel
+    for k, part in enumerate(parts):
+        if k in per_colour:
+            columns.append((part * per_colour[k]).T.ravel())
+        else:
+            columns += [np.concatenate([part[:, c] if c == channel else np.zeros(len(part)) for c in range(3)]) for channel in range(3)]
+    solved, norm = nnls(np.stack(columns, axis=1), seen.T.ravel())
+    position = 0
+    for k in range(len(parts)):
+        gains[k] = solved[position] * per_colour[k] if k in per_colour else solved[position : position + 3]
+        position += 1 if k in per_colour else 3
+    return gains, norm * norm
+
+
+def _near_white(light: np.ndarray) -> np.ndarray:
+    """A lamp's colour with each channel raised to at least 1 - LAMP_TINT of its strongest (white when it is off)."""
+    peak = light.max()
+    if peak <= 1e-9:
+        return np.ones(3)
+    return np.maximum(light / peak, 1.0 - LAMP_TINT)
+
+
+def _sky_in_view(renderer: Renderer, shape: tuple[int, ...]) -> bool:
+    return renderer.analysis(shape).world is not None
 
 
 def _unclipped(goal: np.ndarray, images: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]] | None:
@@ -104,7 +140,8 @@ def balance_lights(scene: Scene, renderer: Renderer) -> Scene:
     if pixels is None:
         return scene
     seen, parts = pixels
-    gains, _ = _solve(parts, seen)
+    lamps = {k: (scene.light if source == "key" else scene.fill).color for k, source in enumerate(sources) if source != "world"}
+    gains, _ = _solve(parts, seen, lamps if _sky_in_view(renderer, images[0].shape) else None)
     balanced = scene.copy()
     for source, gain in zip(sources, np.clip(gains, 0.05, 20.0)):
         if source == "key":
@@ -179,12 +216,14 @@ def soften(scene: Scene, renderer: Renderer) -> Scene:
     return best(renderer, scene)
 
 
-def choose_lights(goal: np.ndarray, world: np.ndarray, images: list[np.ndarray]) -> tuple[tuple[int, ...], np.ndarray] | None:
+def choose_lights(goal: np.ndarray, world: np.ndarray, images: list[np.ndarray], colours: list[list[float]] | None = None) -> tuple[tuple[int, ...], np.ndarray] | None:
     """The one or two lights (indices into ``images``, each a render lit by that light alone) and the gains (world first) that best make the photo.
 
-    Gains are least-squares solves; choices are compared by the PSNR of the picture they
-    predict, since a second light always lowers the residual: fitting bright floor better
-    in linear light, a spurious fill can wash out the dark shadows that sRGB weighs most.
+    ``colours`` are the lights' colours in those renders, given to hold the lamps near
+    white (``_solve``). Gains are least-squares solves; choices are compared by the PSNR
+    of the picture they predict, since a second light always lowers the residual:
+    fitting bright floor better in linear light, a spurious fill can wash out the
+    dark shadows that sRGB weighs most.
     """
     pixels = _unclipped(goal, [world, *images])
     if pixels is None:
@@ -192,7 +231,10 @@ def choose_lights(goal: np.ndarray, world: np.ndarray, images: list[np.ndarray])
     seen, (world_part, *parts) = pixels
     linear = [to_linear(image) for image in (world, *images)]
     choices = [c for size in (1, 2) for c in itertools.combinations(range(len(images)), size)]
-    solved = {choice: _solve([world_part] + [parts[k] for k in choice], seen)[0] for choice in choices}
+    solved = {
+        choice: _solve([world_part] + [parts[k] for k in choice], seen, {1 + n: colours[k] for n, k in enumerate(choice)} if colours else None)[0]
+        for choice in choices
+    }
     choice = max(choices, key=lambda c: _predicted_psnr(goal, [linear[0]] + [linear[1 + k] for k in c], solved[c]))
     return choice, solved[choice]
 
@@ -219,7 +261,8 @@ def relight(scene: Scene, renderer: Renderer) -> Scene:
     images = [renderer.image(_lit_by(scene, light), candidate=False) for light in lights]
     if world is None or any(image is None for image in images):
         return best(renderer, scene)
-    chosen = choose_lights(renderer.goal(world.shape), world, images)
+    colours = [light.color for light in lights] if _sky_in_view(renderer, world.shape) else None
+    chosen = choose_lights(renderer.goal(world.shape), world, images, colours)
     if chosen is None:
         return best(renderer, scene)
     choice, gains = chosen
