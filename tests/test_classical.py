@@ -26,7 +26,7 @@ from seig.models.classical import scene as scene_module
 from seig.models.classical import search as search_module
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.estimate import DIRECT_RANGE, FLOOR_ALBEDO, direct_light, estimate_colours, estimate_lamp, estimate_light
-from seig.models.classical.search import EXPOSURE_RENDERS, colour_loop, FINE_PLACEMENT_MOVES, OUTLINE_SLACK, PLACEMENT_MOVES, choose_pitch, exposure_search, light_move, pattern_search, placement_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
+from seig.models.classical.search import EXPOSURE_RENDERS, FINE_PLACEMENT_MOVES, OUTLINE_SLACK, PLACEMENT_MOVES, choose_pitch, colour_loop, exposure_search, light_move, pattern_search, placement_search, polish_geometry, refit_objects, silhouette_losses, turn_light, with_fill
 from seig.models.classical.split import fitting_analysis
 from seig.models.classical.shadows import fit_sun_direction, shadow_mask, sun_vector
 from seig.models.classical.verdict import MONOLITHIC_MIN_ROUNDS, STAGE_MIN_ROUNDS, judge
@@ -465,6 +465,18 @@ def test_a_second_light_that_fits_the_floor_but_washes_out_the_shadow_is_not_cho
     choice, gains = choose_lights(goal, world, [key, washing])
     assert choice == (0,) and gains.shape == (2, 3)
     assert choose_lights(goal, world, [key, grey(pool * lit)])[0] == (0, 1)  # the same pool kept off the shadow is worth a second light
+
+
+def test_given_the_lights_colours_the_choice_holds_its_lamps_near_white():
+    """A photo bluer than the key's render: free, the key turns blue; given its colour, it stays near white and the world takes the rest."""
+    x = np.arange(40)[None, :].repeat(16, 0)
+    lit = x < 20
+    world = to_srgb(np.repeat(np.full(x.shape, 0.02)[..., None], 3, axis=-1))
+    key = to_srgb(np.repeat(np.where(lit, 0.3, 0.0)[..., None], 3, axis=-1))
+    goal = to_srgb(np.where(lit, 0.3, 0.0)[..., None] * [0.5, 0.8, 1.0] + 0.02)
+    (_, free), (_, held) = choose_lights(goal, world, [key]), choose_lights(goal, world, [key], [[1.0, 1.0, 1.0]])
+    assert free[1] / free[1].max() == pytest.approx([0.5, 0.8, 1.0], abs=0.02)
+    assert held[1] / held[1].max() == pytest.approx([0.8, 0.8, 1.0], abs=0.02)
 
 
 def test_a_lamps_softbox_twin_stands_in_its_place_and_lights_the_centre_as_much():

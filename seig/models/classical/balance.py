@@ -99,6 +99,7 @@ def _near_white(light: np.ndarray) -> np.ndarray:
 
 
 def _sky_in_view(renderer: Renderer, shape: tuple[int, ...]) -> bool:
+    """Whether the photo shows sky: it pins the world's colour, so a lamp's tint has nowhere to go but the albedos."""
     return renderer.analysis(shape).world is not None
 
 
