@@ -19,6 +19,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+from scipy.linalg import block_diag
 from scipy.optimize import nnls
 
 from seig.models.classical.analysis import CLIPPED
@@ -76,17 +77,11 @@ def _solve(parts: list[np.ndarray], seen: np.ndarray, lamps: dict[int, list[floa
         return gains, residual
     rendered = {k: np.maximum(np.asarray(colour, dtype=float), 1e-3) for k, colour in lamps.items()}
     per_colour = {k: _near_white(gains[k] * colour) / colour for k, colour in rendered.items()}  # gain per channel of a near-white lamp
-    columns = []  # channels stacked: a lamp is one column (its colour fixed), any other source one column per channel
-    for k, part in enumerate(parts):
-        if k in per_colour:
-            columns.append((part * per_colour[k]).T.ravel())
-        else:
-            columns += [np.concatenate([part[:, c] if c == channel else np.zeros(len(part)) for c in range(3)]) for channel in range(3)]
-    solved, norm = nnls(np.stack(columns, axis=1), seen.T.ravel())
-    position = 0
-    for k in range(len(parts)):
-        gains[k] = solved[position] * per_colour[k] if k in per_colour else solved[position : position + 3]
-        position += 1 if k in per_colour else 3
+    # channels stacked: a lamp is one column (its colour fixed), any other source one column per channel
+    blocks = [(part * per_colour[k]).T.reshape(-1, 1) if k in per_colour else block_diag(*part.T[:, :, None]) for k, part in enumerate(parts)]
+    solved, norm = nnls(np.hstack(blocks), seen.T.ravel())
+    for k, values in enumerate(np.split(solved, np.cumsum([block.shape[1] for block in blocks])[:-1])):
+        gains[k] = values * per_colour[k] if k in per_colour else values
     return gains, norm * norm
 
 
@@ -141,8 +136,10 @@ def balance_lights(scene: Scene, renderer: Renderer) -> Scene:
     if pixels is None:
         return scene
     seen, parts = pixels
-    lamps = {k: (scene.light if source == "key" else scene.fill).color for k, source in enumerate(sources) if source != "world"}
-    gains, _ = _solve(parts, seen, lamps if _sky_in_view(renderer, images[0].shape) else None)
+    lamps = None
+    if _sky_in_view(renderer, images[0].shape):
+        lamps = {k: (scene.light if source == "key" else scene.fill).color for k, source in enumerate(sources) if source != "world"}
+    gains, _ = _solve(parts, seen, lamps)
     balanced = scene.copy()
     for source, gain in zip(sources, np.clip(gains, 0.05, 20.0)):
         if source == "key":
