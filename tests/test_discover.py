@@ -14,7 +14,7 @@ from seig.models.classical import backend as backend_module
 from seig.models.classical import discover, review
 from seig.models.classical.camera import View
 from seig.models.classical.discover import add_missing, cast_on_floor, outline_shows
-from seig.models.classical.fit import RegionTarget, refine_object
+from seig.models.classical.fit import RegionTarget, fit_shapes, refine_object
 from seig.models.classical.program import write_program
 from seig.models.classical.refine import Renderer, correct_colours, model_labels
 from seig.models.classical.scene import Camera, Ground, Light, Scene, SceneObject
@@ -223,6 +223,60 @@ def test_with_renders_for_one_rival_each_every_object_gets_its_closest_rival(exe
     view = View(start.camera, analysis.width, analysis.height)
     assert all(len(rival_shapes(analysis, view, obj)) >= 2 for obj in start.objects)  # each has a next rival to spend renders on
     scene_and_drops = 1 + len(start.objects)
-    renderer = Renderer(make_render(executor, tmp_path), target, budget=scene_and_drops + len(start.objects))
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=scene_and_drops + len(start.objects) + review.JOIN_RENDERS)
     reviewed = review.review_objects(analysis, start, renderer)
     assert [(o.name, o.shape) for o in reviewed.objects] == [("red_box", "cube"), ("blue_box", "cube")]
+
+
+def box_behind_a_drum() -> Scene:
+    """A pink box with a tall blue drum in front of its middle: the photo shows the box as two pieces, one on each side."""
+    scene = Scene(camera=Camera(height=2.0, pitch=30.0, lens=40.0), ground=Ground(color=[0.3, 0.3, 0.28]), light=Light(azimuth=200.0, elevation=45.0, strength=3.0), world=[0.25, 0.25, 0.28])
+    scene.objects = [
+        SceneObject("pink_box", "cube", x=0.0, y=-5.0, sx=0.8, sy=0.2, sz=0.35, color=[0.6, 0.05, 0.2]),
+        SceneObject("blue_drum", "cylinder", x=0.0, y=-5.6, sx=0.15, sy=0.15, sz=0.6, color=[0.05, 0.15, 0.6]),
+    ]
+    scene.pin_centre()
+    return scene
+
+
+def test_a_box_seen_on_both_sides_of_a_drum_in_front_is_joined_into_one_box(executor, tmp_path):
+    """Drawn as two tables, one on each piece the drum leaves in sight, the box comes back whole: one object fewer, and a closer picture."""
+    truth = box_behind_a_drum()
+    target = render_to(executor, truth, tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    pink = sorted((r for r in range(len(analysis.regions)) if analysis.regions[r].color[0] > analysis.regions[r].color[2]), key=lambda r: analysis.regions[r].bbox()[2])
+    blue = [r for r in range(len(analysis.regions)) if r not in pink]
+    assert len(pink) == 2 and len(blue) == 1  # the segmentation parts the box
+    start = truth.copy()
+    view = View(start.camera, analysis.width, analysis.height)
+    drum = replace(truth.objects[1], region=blue[0])
+    pieces = []
+    for name, region in (("pink_box", pink[0]), ("pink_box_2", pink[1])):  # each piece as the table its outline also fits (the suite's scene 1000)
+        table = fit_shapes(view, RegionTarget.build(analysis, region), analysis.regions[region], name)["table"][0]
+        pieces.append(replace(table, color=truth.objects[0].color, region=region))
+    start.objects = [pieces[0], drum, pieces[1]]
+    assert review._neighbours(analysis, start) == [(0, 2)]
+
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS + review.JOIN_RENDERS)
+    reviewed = review.review_objects(analysis, start, renderer)
+    assert [o.shape for o in reviewed.objects] == ["cube", "cylinder"]
+    joined = reviewed.objects[0]
+    assert joined.name in ("pink_box", "pink_box_2") and joined.region is None  # no one region of the photo outlines it
+    assert abs(joined.x) < 0.15 and max(joined.sx, joined.sy) > 0.6  # spans the drum, as the box does (x 0, half width 0.8)
+    goal = renderer.goal((SIZE, SIZE))
+    assert psnr(goal, renderer.image(reviewed)) > psnr(goal, renderer.image(start))
+
+
+def test_only_neighbours_of_one_hue_parted_by_nothing_or_by_other_objects_are_tried_as_one(executor, tmp_path):
+    """Two boxes of one hue with bare floor between them stay two, as do touching boxes of different hues."""
+    target = render_to(executor, box_behind_a_drum(), tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    apart = box_behind_a_drum()
+    left, right = (replace(apart.objects[0], name=name, x=0.475 * side, sx=0.3) for name, side in (("pink_box", -1), ("pink_box_2", 1)))
+    apart.objects = [left, right]  # the drum gone: floor between them
+    assert review._neighbours(analysis, apart) == []
+    touching = box_behind_a_drum()
+    touching.objects = [left, replace(right, name="blue_box", x=left.x + 2 * left.sx, color=[0.05, 0.15, 0.6])]
+    assert review._neighbours(analysis, touching) == []
+    touching.objects[1] = replace(touching.objects[1], color=left.color)
+    assert review._neighbours(analysis, touching) == [(0, 1)]

@@ -265,8 +265,8 @@ def _under_final_light(scene: Scene, renderer: Renderer, analysis: Analysis) -> 
 
 
 def _review(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
-    """Every object dropped or redrawn as a rival shape where a render says so, from review.RENDERS renders of its own."""
-    return _on_top(renderer, review.RENDERS, lambda part: review.review_objects(analysis, scene, part))
+    """Every object dropped, redrawn as a rival shape or joined with a neighbour where a render says so, from renders of its own."""
+    return _on_top(renderer, review.RENDERS + review.JOIN_RENDERS, lambda part: review.review_objects(analysis, scene, part))
 
 
 def _place_again(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:

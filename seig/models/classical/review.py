@@ -1,4 +1,4 @@
-"""Each object judged once more by renders, under the final light: kept, dropped, or drawn as another shape.
+"""Each object judged once more by renders, under the final light: kept, dropped, joined with a neighbour, or drawn as another shape.
 
 Composition adds objects where a render and the photo disagreed and chooses each
 shape class by its outline, when the light still fell from elsewhere. Under the
@@ -6,17 +6,28 @@ final light a render is the best judge there is: an object the picture is
 better without is a misfit patched over (on the standard suite, the second table
 that covered a table's shadow), and a shape whose outline fits about as well as
 the chosen one's (a ring whose hole is hidden, a table seen as a box) may shade
-far closer to the photo.
+far closer to the photo. Two neighbours of one hue may be one object the
+segmentation parted: a box seen on both sides of a snowman in front of it, a
+ring whose shaded half read as floor. One primitive fitted to what both draw
+is kept where its render is closer to the photo.
 """
 
 from __future__ import annotations
 
-from seig.models.classical.analysis import Analysis
-from seig.models.classical.camera import View
-from seig.models.classical.fit import outlined
-from seig.models.classical.refine import Renderer
-from seig.models.classical.scene import Scene
+import math
+from dataclasses import replace
+
+import numpy as np
+from scipy import ndimage
+from skimage.morphology import convex_hull_image
+
+from seig.models.classical.analysis import Analysis, make_region
+from seig.models.classical.camera import GROUND, SKY, View
+from seig.models.classical.fit import RegionTarget, fit_shapes, outlined, padded_box, posed_starts
+from seig.models.classical.refine import Renderer, model_labels
+from seig.models.classical.scene import Scene, SceneObject
 from seig.models.classical.search import best, rival_shapes
+from seig.tools.images import to_linear
 from seig.tools.metrics import psnr
 
 # What the picture must gain for an object to go: discovery's bar (MIN_GAIN_DB) the other way. A near tie at loop size says
@@ -24,11 +35,17 @@ from seig.tools.metrics import psnr
 # 128 px) and 0.13 dB at 256.
 DROP_GAIN_DB = 0.05
 RIVALS = 4  # rival shapes tried per object, closest outline first: on the standard suite tables drawn as boxes had the table as second to fourth rival
+JOIN_HUE = 0.1  # largest distance in linear chromaticity between the albedos of two objects tried as one: two faces of one box were solved 0.06 apart (scene 1000); greys and pale colours of different objects come closer, and the render judges those
+JOIN_GAP = 3  # pixels (at the analysis' size) between two objects tried as one, whatever lies there
+JOIN_REACH = 16  # pixels (at the analysis' size) between two objects tried as one when others fill what lies between them
+JOIN_HIDDEN = 0.6  # least share of what lies between two objects further apart than JOIN_GAP (in the hull of both, out of each one's) that others fill
+JOIN_SHAPES = 2  # shape classes tried for each pair, closest outline first
 RENDERS = 24  # the review's own renders: the scene, one without each object, then the rivals, while renders last
+JOIN_RENDERS = 6  # the joins' renders, on top of RENDERS: two a trial
 
 
 def review_objects(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
-    """The scene without each object the picture is clearly better without, then with each outlined object's rivals kept where a render is closer."""
+    """The scene without each object the picture is clearly better without, then with each outlined object's rivals and joined neighbours kept where a render is closer."""
     image = renderer.image(scene)
     if image is None:
         return scene
@@ -51,16 +68,127 @@ def review_objects(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scen
         else:
             k += 1
     view = View(current.camera, analysis.width, analysis.height)
-    rivals = {k: rival_shapes(analysis, view, obj)[:RIVALS] for k, obj in outlined(current, analysis)} if renderer.left > 0 else {}
+    rivals = {k: rival_shapes(analysis, view, obj)[:RIVALS] for k, obj in outlined(current, analysis)} if renderer.left > JOIN_RENDERS else {}
     # every object's closest rival before any object's next one
     ranked = [(k, shapes[rank]) for rank in range(RIVALS) for k, shapes in rivals.items() if rank < len(shapes)]
     for k, rival in ranked:
-        if renderer.left <= 0:
+        if renderer.left <= JOIN_RENDERS:  # the last renders are the joins'
             break
         trial = current.copy()
         trial.objects[k] = rival
         trial_score = score(trial)
         if trial_score is not None and trial_score > current_score:
             current, current_score = trial, trial_score
+    current, current_score = _join_neighbours(analysis, current, current_score, renderer, score)
     renderer.image(current)  # already rendered: this only offers it as the round's best
     return best(renderer, current)
+
+
+def _join_neighbours(analysis: Analysis, scene: Scene, scene_score: float, renderer: Renderer, score) -> tuple[Scene, float]:
+    """The scene with each pair of neighbours of one hue drawn as one primitive where a render is closer (JOIN_RENDERS renders at most).
+
+    A joined object keeps one piece's albedo, which its other faces need not share, so
+    its colour is matched to the photo once (a render) before it is judged (another).
+    """
+    spent = renderer.used
+    joining = True
+    while joining:
+        joining = False
+        for i, j in _neighbours(analysis, scene):
+            for joined in _joined(analysis, scene, i, j)[:JOIN_SHAPES]:
+                if renderer.used - spent + 2 > JOIN_RENDERS or renderer.left < 2:
+                    return scene, scene_score
+                trial = scene.copy()
+                trial.objects[i] = joined
+                del trial.objects[j]
+                image = renderer.image(trial, candidate=False)
+                if image is None:
+                    return scene, scene_score
+                trial.objects[i].color = renderer.match_colours(trial, image).objects[i].color
+                trial_score = score(trial)
+                if trial_score is not None and trial_score > scene_score:
+                    scene, scene_score, joining = trial, trial_score, True
+                    break
+            if joining:  # places have changed: look for neighbours again
+                break
+    return scene, scene_score
+
+
+def _hue(colour: list[float]) -> np.ndarray:
+    linear = np.maximum(np.asarray(colour, dtype=float), 1e-4)
+    return linear / linear.sum()
+
+
+def _neighbours(analysis: Analysis, scene: Scene) -> list[tuple[int, int]]:
+    """Pairs (i < j) of objects of one hue whose silhouettes touch or are parted only by other objects', nearest first."""
+    labels = model_labels(scene, analysis.labels.shape)
+    pairs = []
+    for i, first in enumerate(scene.objects):
+        drawn = labels == 2 + i
+        if not drawn.any():
+            continue
+        distance = ndimage.distance_transform_edt(~drawn)
+        for j in range(i + 1, len(scene.objects)):
+            if np.abs(_hue(first.color) - _hue(scene.objects[j].color)).max() > JOIN_HUE:
+                continue
+            second = labels == 2 + j
+            gap = float(distance[second].min()) if second.any() else np.inf
+            if gap > JOIN_REACH:
+                continue
+            if gap > JOIN_GAP:
+                between = convex_hull_image(drawn | second) & ~convex_hull_image(drawn) & ~convex_hull_image(second)
+                if (labels[between] >= 2).mean() < JOIN_HIDDEN:
+                    continue
+            pairs.append((gap, i, j))
+    return [(i, j) for _, i, j in sorted(pairs)]
+
+
+def _joined(analysis: Analysis, scene: Scene, i: int, j: int) -> list[SceneObject]:
+    """One primitive of each shape class fitted to the photo's regions of objects i and j together (others' pixels left out), closest first.
+
+    Where either has no region (it was found by a render), to what the two draw instead.
+    It keeps the material of the one that draws more: most of what the photo shows of the pair.
+    """
+    labels = model_labels(scene, analysis.labels.shape)
+    first, second = scene.objects[i], scene.objects[j]
+    outlined_both = all(obj.region is not None and obj.region < len(analysis.regions) for obj in (first, second))
+    seen, ids = (analysis.labels, (2 + first.region, 2 + second.region)) if outlined_both else (labels, (2 + i, 2 + j))
+    union = np.isin(seen, ids)
+    rows, cols = np.nonzero(union)
+    box = padded_box((rows.min(), rows.max(), cols.min(), cols.max()), union.shape)
+    crop, mask = seen[box[0] : box[1], box[2] : box[3]], union[box[0] : box[1], box[2] : box[3]]
+    target = RegionTarget(mask=mask, care=mask | (crop == SKY) | (crop == GROUND), box=box, area=int(mask.sum()))
+    region = make_region(union, analysis.image, to_linear(analysis.image).mean(axis=-1))
+    larger = first if (labels == 2 + i).sum() >= (labels == 2 + j).sum() else second
+    view = View(scene.camera, analysis.width, analysis.height)
+    spanning = _spanning(first, second)
+    fits = fit_shapes(view, target, region, larger.name, more=[first, second, spanning, *posed_starts(view, spanning)])
+    return [
+        replace(fitted, name=larger.name, color=larger.color, roughness=larger.roughness, metallic=larger.metallic,
+                hat_color=larger.hat_color if fitted.shape == "snowman" else None,
+                region=None, found_by_render=first.found_by_render and second.found_by_render)
+        for fitted, _ in sorted(fits.values(), key=lambda fit: fit[1])
+    ]
+
+
+def _spanning(first: SceneObject, second: SceneObject) -> SceneObject:
+    """A box over both footprints, long along the line through their centres.
+
+    The region's own starts stand where its outline's bottom meets the floor;
+    of a box parted by a nearer object that is the nearer object's foot, so
+    they fit a slab lying behind it instead.
+    """
+    axis = math.atan2(second.y - first.y, second.x - first.x)
+
+    def reach(obj: SceneObject, direction: float) -> float:
+        if obj.shape not in ("cube", "table"):
+            return obj.sx
+        turn = math.radians(obj.rotation) - direction
+        return abs(obj.sx * math.cos(turn)) + abs(obj.sy * math.sin(turn))
+
+    behind, ahead = reach(first, axis), reach(second, axis)
+    half = (math.hypot(second.x - first.x, second.y - first.y) + behind + ahead) / 2
+    along = half - behind  # the centre, from the first's, along the axis
+    return replace(first, shape="cube", x=first.x + along * math.cos(axis), y=first.y + along * math.sin(axis), sx=half,
+                   sy=max(reach(obj, axis + math.pi / 2) for obj in (first, second)), sz=max(first.top, second.top) / 2,
+                   rotation=math.degrees(axis) % 180.0, standing=False, hat_color=None)
