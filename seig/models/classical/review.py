@@ -15,6 +15,7 @@ is kept where its render is closer to the photo.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -84,7 +85,8 @@ def review_objects(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scen
     return best(renderer, current)
 
 
-def _join_neighbours(analysis: Analysis, scene: Scene, scene_score: float, renderer: Renderer, score) -> tuple[Scene, float]:
+def _join_neighbours(analysis: Analysis, scene: Scene, scene_score: float, renderer: Renderer,
+                     score: Callable[[Scene], float | None]) -> tuple[Scene, float]:
     """The scene with each pair of neighbours of one hue drawn as one primitive where a render is closer (JOIN_RENDERS renders at most).
 
     A joined object keeps one piece's albedo, which its other faces need not share, so
