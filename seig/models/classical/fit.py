@@ -57,11 +57,15 @@ class RegionTarget:
 
     @classmethod
     def build(cls, analysis: Analysis, index: int) -> "RegionTarget":
-        box = padded_box(analysis.regions[index].bbox(), analysis.labels.shape)
-        crop = analysis.labels[box[0] : box[1], box[2] : box[3]]
-        mask = crop == 2 + index
-        care = (crop == SKY) | (crop == GROUND) | mask
-        return cls(mask=mask, care=care, box=box, area=int(mask.sum()))
+        return cls.around(analysis.labels, analysis.labels == 2 + index, analysis.regions[index].bbox())
+
+    @classmethod
+    def around(cls, labels: np.ndarray, mask: np.ndarray, bbox: tuple[int, int, int, int]) -> "RegionTarget":
+        """The target for ``mask`` (whole image, bounded by ``bbox``): its pixels and the floor and sky ``labels`` show round it."""
+        box = padded_box(bbox, labels.shape)
+        crop, inside = labels[box[0] : box[1], box[2] : box[3]], mask[box[0] : box[1], box[2] : box[3]]
+        care = (crop == SKY) | (crop == GROUND) | inside
+        return cls(mask=inside, care=care, box=box, area=int(inside.sum()))
 
     def loss(self, view: View, obj: SceneObject) -> float:
         polygons = silhouette_polygons(view, obj)

@@ -23,8 +23,8 @@ from scipy import ndimage
 from skimage.morphology import convex_hull_image
 
 from seig.models.classical.analysis import Analysis, make_region
-from seig.models.classical.camera import GROUND, SKY, View
-from seig.models.classical.fit import RegionTarget, fit_shapes, outlined, padded_box, posed_starts
+from seig.models.classical.camera import View
+from seig.models.classical.fit import RegionTarget, fit_shapes, outlined, posed_starts
 from seig.models.classical.refine import Renderer, model_labels
 from seig.models.classical.scene import Scene, SceneObject
 from seig.models.classical.search import best, rival_shapes
@@ -156,11 +156,8 @@ def _joined(analysis: Analysis, scene: Scene, i: int, j: int) -> list[SceneObjec
     outlined_both = all(obj.region is not None and obj.region < len(analysis.regions) for obj in (first, second))
     seen, ids = (analysis.labels, (2 + first.region, 2 + second.region)) if outlined_both else (labels, (2 + i, 2 + j))
     union = np.isin(seen, ids)
-    rows, cols = np.nonzero(union)
-    box = padded_box((rows.min(), rows.max(), cols.min(), cols.max()), union.shape)
-    crop, mask = seen[box[0] : box[1], box[2] : box[3]], union[box[0] : box[1], box[2] : box[3]]
-    target = RegionTarget(mask=mask, care=mask | (crop == SKY) | (crop == GROUND), box=box, area=int(mask.sum()))
     region = make_region(union, analysis.image, to_linear(analysis.image).mean(axis=-1))
+    target = RegionTarget.around(seen, union, region.bbox())
     larger = first if (labels == 2 + i).sum() >= (labels == 2 + j).sum() else second
     view = View(scene.camera, analysis.width, analysis.height)
     spanning = _spanning(first, second)
