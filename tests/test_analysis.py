@@ -84,6 +84,21 @@ def test_a_small_part_resting_on_an_object_is_folded_into_it():
     assert (merged[0].mask == (body | hat)).all()
 
 
+def test_a_part_of_another_hue_leaning_on_an_object_is_an_object_of_its_own():
+    """The bench's 1006: a copper cone leaning on a pale green ball was folded into it; its shaded side or a grey hat still is."""
+    image = _floor()
+    ball = _disc(80, 95, 30)
+    leaning = np.zeros_like(ball)
+    leaning[56:72, 72:88] = True
+    leaning &= ~ball
+    image[ball] = (0.55, 0.68, 0.45)
+    results = {}
+    for name, colour in (("copper", (0.62, 0.36, 0.16)), ("shaded side", (0.36, 0.5, 0.34)), ("grey hat", (0.1, 0.1, 0.1))):
+        image[leaning] = colour
+        results[name] = len(_merge_fragments([_region(ball, image), _region(leaning, image)], image, image.mean(axis=-1)))
+    assert results == {"copper": 2, "shaded side": 1, "grey hat": 1}
+
+
 def test_a_part_parted_from_its_object_by_a_thin_gap_is_folded_into_it():
     """A face ringed by a thin band of unsure pixels (a dark crease, a rim of shadow) still belongs to its object."""
     side = 256

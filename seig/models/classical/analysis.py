@@ -39,6 +39,9 @@ HORIZON_STEP = 1.5  # Lab units per pixel along the background's lower rim; a fa
 CLIPPED = 0.98  # sRGB level above which a pixel is over-exposed and its hue lost
 FRAGMENT = (1 / 3, 0.3)  # a neighbour at least this share of a piece's size, holding this share of its outline
 FRAGMENT_REACH = 1 / 64  # how far out (share of the long side) a piece's outline is taken when looking for what it leans on
+# A piece and its neighbour both this far from grey (linear chromaticity), their hues turned this many degrees apart, are two
+# objects: on the standard suite the fragments of one object turned 0-25 degrees, the two wrongly folded objects 52 and 53.
+FRAGMENT_HUE = (0.1, 40.0)
 # Closed outlines: hysteresis thresholds (Lab units per pixel), gap bridged (pixels), the share of the
 # frame an edge-free area reaching the border needs to count as open floor or sky, and how much of a
 # shaded patch (inside, then around it) must already be object for the patch to join it.
@@ -353,7 +356,9 @@ def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) 
     touches it along less of its outline. The outline is taken a few pixels out:
     a part parted from the rest by a thin gap of shadow or unsure pixels still
     leans on it, and an object that only touches a neighbour's edge holds less
-    of that wider ring. Pieces are taken smallest first.
+    of that wider ring. A piece whose hue is turned far from its neighbour's is
+    an object of its own (a copper cone against a green ball), however it leans;
+    greys and burnt-out highlights have no hue to turn. Pieces are taken smallest first.
     """
     reach = max(2, round(FRAGMENT_REACH * max(image.shape[:2])))
     regions = sorted(regions, key=lambda r: r.area)
@@ -364,7 +369,7 @@ def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) 
             ring = ndimage.binary_dilation(small.mask, iterations=reach) & ~small.mask
             best, share = None, 0.0
             for j, other in enumerate(regions):
-                if j != i and other.area >= FRAGMENT[0] * small.area:
+                if j != i and other.area >= FRAGMENT[0] * small.area and not _hues_apart(small, other):
                     s = float(other.mask[ring].mean())
                     if s > share:
                         best, share = j, s
@@ -375,6 +380,15 @@ def _merge_fragments(regions: list[Region], image: np.ndarray, lum: np.ndarray) 
                 merged = True
                 break
     return regions
+
+
+def _hues_apart(first: Region, second: Region) -> bool:
+    """Whether two regions' lit colours are both coloured and of clearly different hues (see ``FRAGMENT_HUE``)."""
+    offsets = [_chroma(to_linear(region.lit_color)) - 1 / 3 for region in (first, second)]
+    if min(np.linalg.norm(offset) for offset in offsets) < FRAGMENT_HUE[0]:
+        return False
+    cosine = np.dot(*offsets) / (np.linalg.norm(offsets[0]) * np.linalg.norm(offsets[1]))
+    return bool(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))) >= FRAGMENT_HUE[1])
 
 
 def _snowmen_as_one(regions: list[Region], image: np.ndarray, lum: np.ndarray, labels: np.ndarray, lit: np.ndarray, shadow: np.ndarray) -> list[Region]:
