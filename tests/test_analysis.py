@@ -245,3 +245,18 @@ def test_a_hat_is_a_small_dark_box_not_a_dark_seam_or_a_dark_floor():
     hats = hat_boxes(lightness, chroma, floor_lightness=60.0)
     assert len(hats) == 1 and hats[0][42, 35]
     assert hat_boxes(lightness, chroma, floor_lightness=20.0) == []  # on a floor this dark, black is not telling
+
+
+def test_a_small_object_of_another_hue_against_a_big_one_is_split_off_though_under_a_tenth_of_the_piece():
+    """The bench's 1010: a pink cone showing beside a big blue box was 7 % of their piece, and stayed part of the box."""
+    image = _floor()
+    box = np.zeros((SIDE, SIDE), bool)
+    box[60:130, 40:120] = True
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    cone = (yy >= 40) & (yy < 90) & (np.abs(xx - 36) <= (yy - 40) * 0.3) & ~box  # leaning on the box's left side
+    image[box] = (0.2, 0.35, 0.75)
+    image[cone] = (0.85, 0.45, 0.6)
+    assert 0.03 < cone.sum() / (box | cone).sum() < 0.1
+    analysis = analyse_image(image)
+    assert len(analysis.regions) == 2
+    assert max(_iou(region.mask, cone) for region in analysis.regions) > 0.6

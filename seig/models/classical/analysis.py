@@ -35,6 +35,7 @@ ANALYSIS_SIDE = 256
 MAX_REGIONS = 12
 EDGE_CONTRAST = 4.0  # Lab units per pixel along a region's outline; light blobs and soft shadows stay below
 SPLIT_CONTRAST = 5.0
+SPLIT_MINORITY = 3  # a hue cluster under a tenth of its piece still splits off when it has this many times the least region area
 HORIZON_STEP = 1.5  # Lab units per pixel along the background's lower rim; a fading floor stays below
 CLIPPED = 0.98  # sRGB level above which a pixel is over-exposed and its hue lost
 FRAGMENT = (1 / 3, 0.3)  # a neighbour at least this share of a piece's size, holding this share of its outline
@@ -232,7 +233,10 @@ def _split_by_colour(mask: np.ndarray, lab: np.ndarray, edges: np.ndarray, min_a
     """Split a region in two when its pixels form two hues with a sharp edge between them (touching objects).
 
     Hue is compared as linear-light chromaticity, which shading does not change,
-    so a sphere's lit and dark sides stay one object.
+    so a sphere's lit and dark sides stay one object. A hue that is a small share
+    of the piece (a cone showing beside a big box) still splits off when it is
+    large enough to be an object itself; a highlight split off that way is folded
+    back as a fragment, having no hue of its own.
     """
     if depth >= 3 or mask.sum() < 2 * min_area:
         return [mask]
@@ -244,7 +248,7 @@ def _split_by_colour(mask: np.ndarray, lab: np.ndarray, edges: np.ndarray, min_a
         warnings.simplefilter("ignore")
         centres, assignment = kmeans2(features, 2, seed=np.random.default_rng(0), minit="++")
     shares = np.bincount(assignment, minlength=2) / len(assignment)
-    if np.linalg.norm(centres[0] - centres[1]) < 9.0 or shares.min() < 0.1:
+    if np.linalg.norm(centres[0] - centres[1]) < 9.0 or (shares.min() < 0.1 and shares.min() * len(assignment) < SPLIT_MINORITY * min_area):
         return [mask]
     first = np.zeros_like(mask)
     first[mask] = assignment == 0
