@@ -50,8 +50,9 @@ def refit_objects(analysis: Analysis, scene: Scene, camera: Camera, evaluations:
         start = replace(start, rotation=obj.rotation, standing=obj.standing, color=obj.color, roughness=obj.roughness, metallic=obj.metallic, region=obj.region)
         if obj.shape == "torus":
             start.sz = start.sx * obj.sz / max(obj.sx, 1e-3)
-        start = min((start, obj), key=lambda o: target.loss(view, o))  # a table's footprint guess floats its top: the last fit may be closer
-        fitted, loss = refine_object(view, target, start, evaluations)
+        # from the region's guess and from the last fit, both refined: a table's footprint guess floats its top, and a
+        # half-hidden object refined only from the start that looked closer can stall, its error alone then choosing the camera
+        fitted, loss = min((refine_object(view, target, first, evaluations) for first in (start, obj)), key=lambda fit: fit[1])
         if fitted.shape == "snowman":  # under another camera the hat may sit elsewhere: look again, keeping a colour already matched
             hat = read_hat(analysis, view, replace(fitted, hat_color=obj.hat_color or start.hat_color), obj.region)
             fitted = replace(fitted, hat_color=None if hat is None else obj.hat_color or hat)
