@@ -35,7 +35,7 @@ ANALYSIS_SIDE = 256
 MAX_REGIONS = 12
 EDGE_CONTRAST = 4.0  # Lab units per pixel along a region's outline; light blobs and soft shadows stay below
 SPLIT_CONTRAST = 5.0
-SPLIT_MINORITY = 3  # a hue cluster under a tenth of its piece still splits off when it has this many times the least region area
+SPLIT_MINORITY = 3  # a hue cluster under a tenth of its piece still splits off when one piece of it has this many times the least region area
 HORIZON_STEP = 1.5  # Lab units per pixel along the background's lower rim; a fading floor stays below
 CLIPPED = 0.98  # sRGB level above which a pixel is over-exposed and its hue lost
 FRAGMENT = (1 / 3, 0.3)  # a neighbour at least this share of a piece's size, holding this share of its outline
@@ -248,10 +248,12 @@ def _split_by_colour(mask: np.ndarray, lab: np.ndarray, edges: np.ndarray, min_a
         warnings.simplefilter("ignore")
         centres, assignment = kmeans2(features, 2, seed=np.random.default_rng(0), minit="++")
     shares = np.bincount(assignment, minlength=2) / len(assignment)
-    if np.linalg.norm(centres[0] - centres[1]) < 9.0 or (shares.min() < 0.1 and shares.min() * len(assignment) < SPLIT_MINORITY * min_area):
+    if np.linalg.norm(centres[0] - centres[1]) < 9.0:
         return [mask]
     first = np.zeros_like(mask)
     first[mask] = assignment == 0
+    if shares.min() < 0.1 and _largest_piece(first if shares[0] < shares[1] else mask & ~first) < SPLIT_MINORITY * min_area:
+        return [mask]  # a sliver, or a rim of blended pixels: not an object of its own
     interface = ndimage.binary_dilation(first) & mask & ~first
     if not interface.any() or np.median(edges[interface]) < SPLIT_CONTRAST:
         return [mask]  # one object whose shading drifts in hue
@@ -262,6 +264,12 @@ def _split_by_colour(mask: np.ndarray, lab: np.ndarray, edges: np.ndarray, min_a
             if (pieces == i).sum() >= min_area:
                 parts.extend(_split_by_colour(pieces == i, lab, edges, min_area, depth + 1))
     return parts or [mask]
+
+
+def _largest_piece(mask: np.ndarray) -> int:
+    """Pixels in the largest piece of ``mask`` left by the opening that parts a split's pieces."""
+    pieces, n = ndimage.label(ndimage.binary_opening(mask, iterations=1))
+    return int(np.bincount(pieces.ravel())[1:].max()) if n else 0
 
 
 def _lab_to_linear(lab: np.ndarray) -> np.ndarray:
