@@ -9,7 +9,7 @@ from PIL import Image
 from scipy import ndimage
 
 from seig.models.classical.analysis import EDGE_CONTRAST, Region, _boundary_contrast, _hugs_sky, _merge_fragments, analyse_image
-from seig.models.classical.camera import SKY
+from seig.models.classical.camera import GROUND, SKY
 from seig.models.classical.snowmen import ball_masks, group_snowmen, hat_boxes
 from seig.tools.images import read_rgb
 
@@ -233,6 +233,19 @@ def test_snowmen_whose_lit_side_reads_as_floor_are_found_from_their_hats():
     found = [max(_iou(region.mask, truth == i) for region in analysis.regions) for i in snowmen]
     assert sum(iou > 0.5 for iou in found) >= 3, found
     assert len(analysis.regions) <= 10  # no shadow or seam taken for a hat
+
+
+def test_a_snowman_on_a_dark_floor_whose_shaded_side_reads_as_lit_floor_is_found_from_its_hat():
+    """The bench's 1015: on a dark floor a ball's shaded side has the lit floor's colour and brightness, so the snow
+    fills only two thirds of the stack under the hat; all the rest reads as lit floor. It was left as lit crescents
+    and a hat, two objects; it is one, and its shaded side is no longer floor."""
+    data = Path(__file__).parent / "data"
+    truth = np.asarray(Image.open(data / "snowman_dark_floor.mask.png"))
+    analysis = analyse_image(read_rgb(data / "snowman_dark_floor.png"))
+    assert len(analysis.regions) == 2
+    snowman = max(analysis.regions, key=lambda region: _iou(region.mask, truth == 1))
+    assert _iou(snowman.mask, truth == 1) > 0.6
+    assert (analysis.labels[truth == 1] == GROUND).mean() < 0.1  # the shaded side is object or unsure, not floor (it was 41 %)
 
 
 def test_a_hat_is_a_small_dark_box_not_a_dark_seam_or_a_dark_floor():

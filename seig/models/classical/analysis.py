@@ -420,19 +420,21 @@ def _snowmen_under_hats(regions: list[Region], image: np.ndarray, lab: np.ndarra
                         lit: np.ndarray, shadow: np.ndarray, edges: np.ndarray, min_area: int) -> list[Region]:
     """Snowmen the pieces did not give, found from their hats (see ``snowmen``).
 
-    Each takes its pixels from any region they were in, and from lit floor and shadow (``lit`` and ``shadow`` change in place).
+    Each takes its pixels from any region they were in, and from lit floor and shadow (``lit`` and ``shadow`` change in place);
+    what reads as lit floor inside its discs, which may be its shaded side, becomes unsure.
     """
     owned = np.logical_or.reduce([r.mask for r in regions]) if regions else np.zeros(labels.shape, dtype=bool)
     sky = labels == SKY
     found = snowmen_under_hats(lab[..., 0], np.hypot(lab[..., 1], lab[..., 2]), chroma, edges,
                                lit, sky, ~owned & ~sky & ~lit, labels == GROUND)
-    for mask in found:
+    for mask, floorlike in found:
         if any((r.mask & mask).sum() >= 0.5 * (r.mask | mask).sum() for r in regions):
             continue  # the pieces gave this one already
         rests = [(region, region.mask & ~mask) for region in regions]
         regions = [region if rest.sum() == region.area else make_region(rest, image, lum) for region, rest in rests if rest.sum() >= min_area]
         regions.append(make_region(mask, image, lum))
-        lit &= ~mask
+        labels[floorlike] = IGNORE
+        lit &= ~mask & ~floorlike
         shadow &= ~mask
     return regions
 
