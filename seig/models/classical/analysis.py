@@ -421,7 +421,7 @@ def _snowmen_under_hats(regions: list[Region], image: np.ndarray, lab: np.ndarra
     """Snowmen the pieces did not give, found from their hats (see ``snowmen``).
 
     Each takes its pixels from any region they were in, and from lit floor and shadow (``lit`` and ``shadow`` change in place);
-    what reads as lit floor inside its discs, which may be its shaded side, becomes unsure.
+    a shaded side that reads as lit floor becomes unsure.
     """
     owned = np.logical_or.reduce([r.mask for r in regions]) if regions else np.zeros(labels.shape, dtype=bool)
     sky = labels == SKY

@@ -249,8 +249,8 @@ def stack_under(hat: np.ndarray, edges: np.ndarray, ground: np.ndarray) -> list[
 
 def snowmen_under_hats(lightness: np.ndarray, chroma: np.ndarray, lin_chroma: np.ndarray, edges: np.ndarray,
                        lit: np.ndarray, sky: np.ndarray, shade: np.ndarray, ground: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The snowmen found from their hats: each one's mask (hat plus the snow and shade inside the discs under it), and
-    the pixels inside the discs that read as lit floor, which may be its shaded side.
+    """The snowmen found from their hats: each one's mask (hat plus the snow and shade inside the discs under it), and its
+    shaded side where that reads as lit floor (the pixels set aside to accept it; empty for one whose snow fills its discs).
 
     ``lightness``/``chroma`` are Lab L* and chroma, ``lin_chroma`` linear
     chromaticity; ``lit`` is lit floor, ``shade`` pixels that are neither lit
@@ -272,8 +272,8 @@ def snowmen_under_hats(lightness: np.ndarray, chroma: np.ndarray, lin_chroma: np
         floorlike = body & lit & ~snow
         head = balls[-1] & ~hat
         contrast = float(np.percentile(lightness[head], 75) - lightness[hat].mean()) if head.any() else 0.0
-        snowy_enough = snow.sum() >= UNDER_HAT[0] * body.sum() or (
-            snow.sum() >= SHADED_SIDE[0] * body.sum() and snow.sum() >= SHADED_SIDE[1] * (body.sum() - floorlike.sum()))
-        if snowy_enough and contrast >= UNDER_HAT[2]:
-            found.append((snow | hat, floorlike))
+        snow_fills = snow.sum() >= UNDER_HAT[0] * body.sum()
+        shaded_side = snow.sum() >= SHADED_SIDE[0] * body.sum() and snow.sum() >= SHADED_SIDE[1] * (body.sum() - floorlike.sum())
+        if (snow_fills or shaded_side) and contrast >= UNDER_HAT[2]:
+            found.append((snow | hat, np.zeros_like(floorlike) if snow_fills else floorlike))
     return found
