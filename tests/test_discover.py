@@ -170,7 +170,7 @@ def test_under_the_final_light_an_object_the_photo_lacks_is_dropped_and_the_rest
     analysis = fitting_analysis(target)
     start = pale_floor_scene()
     start.objects[0].region = 0
-    start.objects.append(SceneObject("blue_ball", "sphere", x=0.6, y=-4.2, sx=0.3, sy=0.3, sz=0.3, color=[0.05, 0.1, 0.7], found_by_render=True))
+    start.objects.append(SceneObject("blue_ball", "sphere", x=0.6, y=-4.2, sx=0.3, sy=0.3, sz=0.3, color=[0.05, 0.1, 0.7]))
     renderer = Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS)
     reviewed = review.review_objects(analysis, start, renderer)
     assert [o.name for o in reviewed.objects] == ["red_box"]
@@ -179,6 +179,40 @@ def test_under_the_final_light_an_object_the_photo_lacks_is_dropped_and_the_rest
     monkeypatch.setattr(review, "DROP_GAIN_DB", 60.0)  # a bar the ball's absence cannot clear: it stays
     kept = review.review_objects(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS))
     assert [o.name for o in kept.objects] == ["red_box", "blue_ball"]
+
+
+def test_a_found_object_that_adds_too_little_under_the_final_light_goes_though_the_picture_loses_by_it(executor, tmp_path, monkeypatch):
+    """A found object must still add FOUND_KEEP_DB: here a bar no object clears, so the ball the photo shows goes, found; outlined, it stays."""
+    truth = pale_floor_scene()
+    truth.objects.append(SceneObject("blue_ball", "sphere", x=0.6, y=-4.2, sx=0.3, sy=0.3, sz=0.3, color=[0.05, 0.1, 0.7]))
+    target = render_to(executor, truth, tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    start = truth.copy()
+    start.objects[0].region = 0
+    start.objects[1].found_by_render = True
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS)
+    assert [o.name for o in review.review_objects(analysis, start, renderer).objects] == ["red_box", "blue_ball"]  # it adds far more than 0.1 dB
+
+    monkeypatch.setattr(review, "FOUND_KEEP_DB", 60.0)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS)
+    reviewed = review.review_objects(analysis, start, renderer)
+    assert [o.name for o in reviewed.objects] == ["red_box"]
+    assert renderer.best is not None and [o.name for o in renderer.best[1].objects] == ["red_box"]  # the verdict, though the picture lost by it
+    start.objects[1].found_by_render = False
+    assert [o.name for o in review.review_objects(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS)).objects] == ["red_box", "blue_ball"]
+
+
+def test_an_object_the_camera_cannot_see_is_dropped_without_a_render(executor, tmp_path):
+    """A small ball wholly behind the box: nothing in the photo supports it, and its shadow alone would keep it for a render."""
+    target = render_to(executor, pale_floor_scene(), tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    start = pale_floor_scene()
+    start.objects[0].region = 0
+    box = start.objects[0]
+    start.objects.append(SceneObject("hidden_ball", "sphere", x=box.x, y=box.y + 0.3, sx=0.1, sy=0.1, sz=0.1, color=[0.8, 0.8, 0.8]))
+    assert not (model_labels(start, analysis.labels.shape) == 3).any()
+    assert [o.name for o in review.without_unseen(start, analysis).objects] == ["red_box"]
+    assert [o.name for o in review.review_objects(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS)).objects] == ["red_box"]
 
 
 def test_a_box_drawn_as_a_drum_is_redrawn_as_a_box_when_its_render_is_closer(executor, tmp_path):
@@ -280,3 +314,16 @@ def test_only_neighbours_of_one_hue_parted_by_nothing_or_by_other_objects_are_tr
     assert review._neighbours(analysis, touching) == []
     touching.objects[1] = replace(touching.objects[1], color=left.color)
     assert review._neighbours(analysis, touching) == [(0, 1)]
+
+
+def test_a_review_that_settles_hands_on_its_verdict_though_a_closer_scene_was_seen_before(tmp_path):
+    """Without settling, the round kept the closest scene seen: one with the object the review had just dropped."""
+    with_filler, verdict = pale_floor_scene(), pale_floor_scene()
+    with_filler.objects.append(SceneObject("grey_cone", "cone", x=0.6, y=-4.2, found_by_render=True))
+    target = tmp_path / "target.png"
+    for settles, kept in ((False, with_filler), (True, verdict)):
+        round_ = Renderer(None, target, budget=10, best=(30.0, with_filler, np.zeros((2, 2, 3))))
+        review_part = round_.part(5)
+        review_part.best = (29.9, verdict, np.zeros((2, 2, 3)))
+        round_.absorb(review_part, settles)
+        assert round_.best[1] is kept

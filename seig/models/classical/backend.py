@@ -217,12 +217,12 @@ class ClassicalBackend:
         return VerifyResult(verdict=verdict)
 
 
-def _on_top(renderer: Renderer, renders: int, step: Callable[[Renderer], Scene]) -> Scene:
+def _on_top(renderer: Renderer, renders: int, step: Callable[[Renderer], Scene], settles: bool = False) -> Scene:
     """``step`` run with up to ``renders`` renders of its own on top of the round's, so the round's own search keeps all of its."""
     part = renderer.part(renders)
     scene = step(part)
     renderer.budget += part.used
-    renderer.absorb(part)
+    renderer.absorb(part, settles)
     return scene
 
 
@@ -265,8 +265,11 @@ def _under_final_light(scene: Scene, renderer: Renderer, analysis: Analysis) -> 
 
 
 def _review(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
-    """Every object dropped, redrawn as a rival shape or joined with a neighbour where a render says so, from renders of its own."""
-    return _on_top(renderer, review.RENDERS + review.JOIN_RENDERS, lambda part: review.review_objects(analysis, scene, part))
+    """Every object dropped, redrawn as a rival shape or joined with a neighbour where a render says so, from renders of its own.
+
+    Its verdict settles the round: the searches after it start from its scene, and a scene seen before it may not return as the round's best.
+    """
+    return _on_top(renderer, review.RENDERS + review.JOIN_RENDERS, lambda part: review.review_objects(analysis, scene, part), settles=True)
 
 
 def _place_again(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:

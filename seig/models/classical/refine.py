@@ -78,12 +78,16 @@ class Renderer:
         """A sub-search's renderer: ``budget`` renders, this one's renders already seen; ``absorb`` takes its work back."""
         return Renderer(self.render, self.target, budget, dress=self.dress, seen=dict(self.seen))
 
-    def absorb(self, part: "Renderer") -> None:
-        """Count a sub-search's renders and keep its best."""
+    def absorb(self, part: "Renderer", settles: bool = False) -> None:
+        """Count a sub-search's renders and keep its best.
+
+        A part that ``settles`` hands on its best even where a closer scene was seen before it: a verdict on
+        which objects there are (``review``) may cost the picture a little, and must not be undone for it.
+        """
         self.used += part.used
         self.errors.extend(part.errors)
         self.seen.update(part.seen)
-        if part.best is not None and (self.best is None or part.best[0] > self.best[0]):
+        if part.best is not None and (settles or self.best is None or part.best[0] > self.best[0]):
             self.best = part.best
 
     def goal(self, shape: tuple[int, ...]) -> np.ndarray:
