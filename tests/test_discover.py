@@ -203,7 +203,7 @@ def test_a_found_object_that_adds_too_little_under_the_final_light_goes_though_t
 
 
 def test_an_object_the_camera_cannot_see_is_dropped_without_a_render(executor, tmp_path):
-    """A small ball wholly behind the box: nothing in the photo supports it, and its shadow alone would keep it for a render."""
+    """A small ball the box hides wholly: nothing in the photo supports it, and its shadow alone would keep it for a render."""
     target = render_to(executor, pale_floor_scene(), tmp_path / "target.png")
     analysis = fitting_analysis(target)
     start = pale_floor_scene()
