@@ -10,6 +10,13 @@ far closer to the photo. Two neighbours of one hue may be one object the
 segmentation parted: a box seen on both sides of a snowman in front of it, a
 ring whose shaded half read as floor. One primitive fitted to what both draw
 is kept where its render is closer to the photo.
+
+An object discovery found by a render often filled a shadow the
+light of its time failed to cast: under the final light it must still add
+FOUND_KEEP_DB, or it goes. An object the camera cannot see goes with no render
+to judge it.
+Such drops may cost the picture a little, so the review's scene settles its
+round rather than compete with the scenes seen before it.
 """
 
 from __future__ import annotations
