@@ -202,6 +202,28 @@ def test_a_found_object_that_adds_too_little_under_the_final_light_goes_though_t
     assert [o.name for o in review.review_objects(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS)).objects] == ["red_box", "blue_ball"]
 
 
+def test_the_recheck_after_the_light_moved_judges_found_objects_only(executor, tmp_path, monkeypatch):
+    """A found object goes when it adds under FOUND_KEEP_DB (here a bar none clears); outlined objects are the review's to judge, unrendered."""
+    truth = pale_floor_scene()
+    truth.objects.append(SceneObject("blue_ball", "sphere", x=0.6, y=-4.2, sx=0.3, sy=0.3, sz=0.3, color=[0.05, 0.1, 0.7]))
+    target = render_to(executor, truth, tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    start = truth.copy()
+    start.objects[0].region = 0
+    start.objects[1].found_by_render = True
+    assert [o.name for o in review.recheck_found(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=review.RECHECK_RENDERS)).objects] == ["red_box", "blue_ball"]
+
+    monkeypatch.setattr(review, "FOUND_KEEP_DB", 60.0)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=review.RECHECK_RENDERS)
+    assert [o.name for o in review.recheck_found(analysis, start, renderer).objects] == ["red_box"]
+    assert renderer.used == 2  # the scene, then the scene without the ball: the box is not tried
+    assert renderer.best is not None and [o.name for o in renderer.best[1].objects] == ["red_box"]
+    start.objects[1].found_by_render = False
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=review.RECHECK_RENDERS)
+    assert [o.name for o in review.recheck_found(analysis, start, renderer).objects] == ["red_box", "blue_ball"]
+    assert renderer.used == 1
+
+
 def test_an_object_the_camera_cannot_see_is_dropped_without_a_render(executor, tmp_path):
     """A small ball the box hides wholly: nothing in the photo supports it, and its shadow alone would keep it for a render."""
     target = render_to(executor, pale_floor_scene(), tmp_path / "target.png")
@@ -213,6 +235,7 @@ def test_an_object_the_camera_cannot_see_is_dropped_without_a_render(executor, t
     assert not (model_labels(start, analysis.labels.shape) == 3).any()
     assert [o.name for o in review.without_unseen(start, analysis).objects] == ["red_box"]
     assert [o.name for o in review.review_objects(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS)).objects] == ["red_box"]
+    assert [o.name for o in review.recheck_found(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=review.RECHECK_RENDERS)).objects] == ["red_box"]
 
 
 def test_a_box_drawn_as_a_drum_is_redrawn_as_a_box_when_its_render_is_closer(executor, tmp_path):

@@ -151,8 +151,13 @@ class ClassicalBackend:
                 scene = _under_final_light(scene, renderer, analysis)
                 note = "tried more and less direct light, looked again for missed objects, dropped or redrawn objects a render judged so, and placed the objects again under the new light; " + note
             moves = search.light_moves(scene, round_ - 3)
-            scene = search.pattern_search(scene, renderer, moves, search.light_move, reserve=1)
-            return search.colour_loop(scene, renderer, 1), note
+            scene = search.colour_loop(search.pattern_search(scene, renderer, moves, search.light_move, reserve=1), renderer, 1)
+            if round_ == EXPOSE_ROUND:
+                count = len(scene.objects)
+                scene = _recheck(scene, renderer, analysis)
+                if len(scene.objects) < count:
+                    note += f"; dropped {count - len(scene.objects)} found or unseen object(s) that add too little under the moved light"
+            return scene, note
         return self._joint(round_, scene, renderer, analysis)
 
     def _joint(self, round_: int, scene: Scene, renderer: Renderer, analysis: Analysis) -> tuple[Scene, str]:
@@ -195,6 +200,8 @@ class ClassicalBackend:
             part = renderer.part(min(share, renderer.left))
             scene = step(scene, part)
             renderer.absorb(part)
+        if round_ == RELIGHT_ROUND + 2:
+            scene = _recheck(scene, renderer, analysis)
         return scene, "refined geometry, colours and light together"
 
     # -- verifying ----------------------------------------------------------
@@ -270,6 +277,15 @@ def _review(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
     Its verdict settles the round: the searches after it start from its scene, and a scene seen before it may not return as the round's best.
     """
     return _on_top(renderer, review.RENDERS + review.JOIN_RENDERS, lambda part: review.review_objects(analysis, scene, part), settles=True)
+
+
+def _recheck(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
+    """Found and unseen objects judged again at the end of the review's round, once the light search has moved the light, from renders of their own.
+
+    Its verdict settles the round, which the review's gain usually carries past the round before. In later rounds, whose gains are
+    small, a drop that costs the picture a little made the stage undo the round: on the standard suite's 1002 it lost 0.06 dB and kept the filler.
+    """
+    return _on_top(renderer, review.RECHECK_RENDERS, lambda part: review.recheck_found(analysis, scene, part), settles=True)
 
 
 def _place_again(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:
