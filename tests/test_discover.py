@@ -181,15 +181,20 @@ def test_under_the_final_light_an_object_the_photo_lacks_is_dropped_and_the_rest
     assert [o.name for o in kept.objects] == ["red_box", "blue_ball"]
 
 
-def test_a_found_object_that_adds_too_little_under_the_final_light_goes_though_the_picture_loses_by_it(executor, tmp_path, monkeypatch):
-    """A found object must still add FOUND_KEEP_DB: here a bar no object clears, so the ball the photo shows goes, found; outlined, it stays."""
+def box_and_found_ball(executor, tmp_path):
+    """The photo of a box and a ball, its analysis, and its true scene with the box outlined and the ball found by a render."""
     truth = pale_floor_scene()
     truth.objects.append(SceneObject("blue_ball", "sphere", x=0.6, y=-4.2, sx=0.3, sy=0.3, sz=0.3, color=[0.05, 0.1, 0.7]))
     target = render_to(executor, truth, tmp_path / "target.png")
-    analysis = fitting_analysis(target)
     start = truth.copy()
     start.objects[0].region = 0
     start.objects[1].found_by_render = True
+    return target, fitting_analysis(target), start
+
+
+def test_a_found_object_that_adds_too_little_under_the_final_light_goes_though_the_picture_loses_by_it(executor, tmp_path, monkeypatch):
+    """A found object must still add FOUND_KEEP_DB: here a bar no object clears, so the ball the photo shows goes, found; outlined, it stays."""
+    target, analysis, start = box_and_found_ball(executor, tmp_path)
     renderer = Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS)
     assert [o.name for o in review.review_objects(analysis, start, renderer).objects] == ["red_box", "blue_ball"]  # it adds far more than 0.1 dB
 
@@ -204,13 +209,7 @@ def test_a_found_object_that_adds_too_little_under_the_final_light_goes_though_t
 
 def test_the_recheck_after_the_light_moved_judges_found_objects_only(executor, tmp_path, monkeypatch):
     """A found object goes when it adds under FOUND_KEEP_DB (here a bar none clears); outlined objects are the review's to judge, unrendered."""
-    truth = pale_floor_scene()
-    truth.objects.append(SceneObject("blue_ball", "sphere", x=0.6, y=-4.2, sx=0.3, sy=0.3, sz=0.3, color=[0.05, 0.1, 0.7]))
-    target = render_to(executor, truth, tmp_path / "target.png")
-    analysis = fitting_analysis(target)
-    start = truth.copy()
-    start.objects[0].region = 0
-    start.objects[1].found_by_render = True
+    target, analysis, start = box_and_found_ball(executor, tmp_path)
     assert [o.name for o in review.recheck_found(analysis, start, Renderer(make_render(executor, tmp_path), target, budget=review.RECHECK_RENDERS)).objects] == ["red_box", "blue_ball"]
 
     monkeypatch.setattr(review, "FOUND_KEEP_DB", 60.0)

@@ -64,17 +64,11 @@ def review_objects(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scen
     Dropping a found object may cost the picture a little, so the review's scene is offered as the renderer's
     best only at the end: the caller lets it settle the round (see ``Renderer.absorb``).
     """
-    current = without_unseen(scene, analysis)
-    image = renderer.image(current, candidate=False)
-    if image is None:
+    judging = _judging(scene, analysis, renderer)
+    if judging is None:
         return scene
-    goal = renderer.goal(image.shape)
-
-    def score(trial: Scene) -> float | None:
-        probe = renderer.image(trial, candidate=False)  # a probe: only a closer picture makes it the scene
-        return None if probe is None else psnr(goal, probe)
-
-    current, current_score = _without_misfits(current, psnr(goal, image), score, found_only=False)
+    current, current_score, score = judging
+    current, current_score = _without_misfits(current, current_score, score, found_only=False)
     view = View(current.camera, analysis.width, analysis.height)
     rivals = {k: rival_shapes(analysis, view, obj)[:RIVALS] for k, obj in outlined(current, analysis)} if renderer.left > JOIN_RENDERS else {}
     # every object's closest rival before any object's next one
@@ -99,20 +93,28 @@ def recheck_found(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene
     key, and the placement search hide an object: on the standard suite's 1029 a snowman behind a table.
     Outlined objects are not judged again: that takes the review's renders.
     """
-    current = without_unseen(scene, analysis)
-    image = renderer.image(current, candidate=False)
-    if image is None:
+    judging = _judging(scene, analysis, renderer)
+    if judging is None:
         return scene
-    goal = renderer.goal(image.shape)
-
-    def score(trial: Scene) -> float | None:
-        probe = renderer.image(trial, candidate=False)
-        return None if probe is None else psnr(goal, probe)
-
-    current, _ = _without_misfits(current, psnr(goal, image), score, found_only=True)
+    current, _ = _without_misfits(*judging, found_only=True)
     if len(current.objects) < len(scene.objects):
         renderer.image(current)  # already rendered: this only offers it as the verdict
     return current
+
+
+def _judging(scene: Scene, analysis: Analysis, renderer: Renderer) -> tuple[Scene, float, Callable[[Scene], float | None]] | None:
+    """The scene without unseen objects, its PSNR, and a probe that scores a trial against the photo; None with no render to judge by."""
+    current = without_unseen(scene, analysis)
+    image = renderer.image(current, candidate=False)
+    if image is None:
+        return None
+    goal = renderer.goal(image.shape)
+
+    def score(trial: Scene) -> float | None:
+        probe = renderer.image(trial, candidate=False)  # a probe: only a closer picture makes it the scene
+        return None if probe is None else psnr(goal, probe)
+
+    return current, psnr(goal, image), score
 
 
 def _without_misfits(scene: Scene, scene_score: float, score: Callable[[Scene], float | None], found_only: bool) -> tuple[Scene, float]:
