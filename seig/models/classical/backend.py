@@ -156,7 +156,7 @@ class ClassicalBackend:
                 count = len(scene.objects)
                 scene = _recheck(scene, renderer, analysis)
                 if len(scene.objects) < count:
-                    note += f"; dropped {count - len(scene.objects)} found or unseen object(s) that add too little under the moved light"
+                    note += f"; dropped {count - len(scene.objects)} object(s) now hidden from the camera or, found by a render, adding too little under the moved light"
             return scene, note
         return self._joint(round_, scene, renderer, analysis)
 

@@ -87,7 +87,7 @@ def review_objects(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scen
 
 
 def recheck_found(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
-    """The scene without the objects the camera cannot see and the found ones that add under FOUND_KEEP_DB, judged after the light last moved.
+    """The scene without the objects the camera cannot see and the found ones that add under FOUND_KEEP_DB, judged once the light search has run.
 
     The review judges under the light of its round's start, and the light search after it may still move the
     key, and the placement search hide an object: on the standard suite's 1029 a snowman behind a table.
