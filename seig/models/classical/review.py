@@ -17,6 +17,10 @@ FOUND_KEEP_DB, or it goes. An object the camera cannot see goes with no render
 to judge it.
 Such drops may cost the picture a little, so the review's scene settles its
 round rather than compete with the scenes seen before it.
+
+The light search after the review still moves the light and the objects, so
+``recheck_found`` judges the found and unseen objects once more at the end of
+the review's round, by the same bars.
 """
 
 from __future__ import annotations
