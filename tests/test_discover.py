@@ -70,8 +70,22 @@ def test_a_white_ball_on_a_pale_floor_is_found_placed_and_coloured(executor, tmp
     assert len(added) == 1 and added[0].found_by_render, [o.name for o in found.objects]
     assert math.hypot(added[0].x - 0.5, added[0].y + 4.3) < 0.25, added[0]
     assert min(added[0].color) > 0.4, added[0].color  # white-ish, not the shadow's grey
+    assert added[0].metallic == 0.0  # tried as chrome too, and matte was closer
     assert renderer.best[0] > before + 1.0
     assert renderer.used <= 8
+
+
+def test_a_chrome_ball_is_found_as_metal(executor, tmp_path):
+    """A mirror ball shows the floor and the sky, which no matte colour matches: it is tried as chrome and kept so."""
+    truth = pale_floor_scene()
+    truth.objects.append(SceneObject("chrome_ball", "sphere", x=0.5, y=-4.3, sx=0.35, sy=0.35, sz=0.35, color=[0.7, 0.7, 0.7], roughness=0.25, metallic=1.0))
+    target = render_to(executor, truth, tmp_path / "target.png")
+    start = pale_floor_scene()
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=discover.RENDERS)
+    found = add_missing(fitting_analysis(target), start, renderer)
+    added = found.objects[len(start.objects) :]
+    assert len(added) == 1 and added[0].metallic == 1.0, [(o.name, o.metallic) for o in found.objects]
+    assert math.hypot(added[0].x - 0.5, added[0].y + 4.3) < 0.3, added[0]
 
 
 def test_lighting_looks_again_for_missed_objects_with_renders_of_its_own(executor, tmp_path, monkeypatch):

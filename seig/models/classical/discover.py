@@ -6,10 +6,11 @@ Once the scene is framed, lit and coloured, its render is a far better model of
 the bare floor than any segmentation: where the photo departs from it, away
 from the objects already drawn, something is missing. Each such blob is fitted
 with a primitive whose silhouette and cast shadow together cover it, coloured
-from the photo, and kept only when the photo inside the silhouette is more than
-the floor made darker or lighter (a shadow or a pool of light looks like that),
-the photo shows an edge along its outline, and a render says the whole picture
-got closer.
+from the photo both matte and as chrome (a mirror shows the floor and the sky,
+which no matte colour matches; the finish search ran before discovery), and
+kept only when the photo inside the silhouette is more than the floor made
+darker or lighter (a shadow or a pool of light looks like that), the photo
+shows an edge along its outline, and a render says the whole picture got closer.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ MISFIT_REACH = 3  # pixels round a found object within which a later blob is tak
 MIN_GAIN_DB = 0.05  # what a found object must add to the whole picture's PSNR
 EVALUATIONS = 80  # Nelder-Mead evaluations per shape start
 FITS_CHECKED = 3  # the closest fits of a blob checked for an outline or reflections, closest first: a ring fitted best as a snowman shows none
-RENDERS = 8  # the search's own renders: the scene, then two per blob (a first colour, then a corrected one)
+RENDERS = 14  # the search's own renders: the scene, then up to four per blob (a first colour and a corrected one, matte then chrome)
+CHROME = (0.3, 1.0)  # roughness and metallic of a found object tried as metal: the finish search's metal
+CHROME_GREY = 0.65  # its first colour, before matching (the bench's chrome objects: greys 0.55-0.85)
 
 
 @dataclass
@@ -171,6 +174,23 @@ def matched_colour(color: list[float], drawn: np.ndarray, seen: np.ndarray, rend
     return albedo_within(np.array(color) * ratio)
 
 
+def coloured_probe(trial: Scene, color: list[float], drawn: np.ndarray, without: np.ndarray, renderer: Renderer, used: set[str]) -> tuple[Scene, np.ndarray] | None:
+    """``trial`` with its last object coloured from ``color`` to match the photo inside ``drawn``, named for it, and its render (a probe); None out of budget.
+
+    The colour is matched twice: first against the render ``without`` the object, then against the object's own first render.
+    """
+    found = trial.objects[-1]
+    seen = to_linear(renderer.goal(without.shape))
+    found.color = matched_colour(color, drawn, seen, to_linear(without))
+    first = renderer.image(trial, candidate=False)
+    if first is None:
+        return None
+    found.color = matched_colour(found.color, drawn, seen, to_linear(first))
+    found.name = unique_name(f"{colour_name(np.array(found.color) ** (1 / 2.2))}_{found.shape}", used)
+    checked = renderer.image(trial, candidate=False)
+    return None if checked is None else (trial, checked)
+
+
 def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer, min_gain: float = MIN_GAIN_DB) -> Scene:
     """The scene with an object for each unexplained blob a render confirms (a gain past ``min_gain`` dB), one at a time (within the renderer's budget).
 
@@ -181,7 +201,6 @@ def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer, min_gain: 
     if image is None:
         return scene
     goal = renderer.goal(image.shape)
-    seen = to_linear(goal)
     current, current_score = scene, psnr(goal, image)
     used = {obj.name for obj in scene.objects}
     tried = np.zeros(image.shape[:2], dtype=bool)
@@ -198,19 +217,18 @@ def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer, min_gain: 
         if chosen is None:
             continue
         trial, silhouette = chosen
-        found, drawn = trial.objects[-1], silhouette & blob
-        found.found_by_render = True
-        found.color = matched_colour(scene.ground.color, drawn, seen, to_linear(image))
-        first = renderer.image(trial, candidate=False)
-        if first is None:
+        drawn = silhouette & blob
+        trial.objects[-1].found_by_render = True
+        matte = coloured_probe(trial, scene.ground.color, drawn, image, renderer, used)
+        if matte is None:
             break
-        found.color = matched_colour(found.color, drawn, seen, to_linear(first))
-        found.name = unique_name(f"{colour_name(np.array(found.color) ** (1 / 2.2))}_{found.shape}", used)
-        checked = renderer.image(trial, candidate=False)  # a probe: only a gain past min_gain makes it the scene
-        score = -np.inf if checked is None else psnr(goal, checked)
-        if score > current_score + min_gain:
+        chrome = trial.copy()
+        chrome.objects[-1].roughness, chrome.objects[-1].metallic = CHROME
+        probes = [matte, coloured_probe(chrome, [CHROME_GREY] * 3, drawn, image, renderer, used)]
+        score, trial, checked = max(((psnr(goal, probe[1]), *probe) for probe in probes if probe is not None), key=lambda scored: scored[0])
+        if score > current_score + min_gain:  # probes: only a gain past min_gain makes it the scene
             current, current_score, image = trial, score, checked
-            used.add(found.name)
+            used.add(trial.objects[-1].name)
             # what is left round a found object is its own misfit, for placement search to mend: not another object
             tried |= ndimage.binary_dilation(silhouette, iterations=MISFIT_REACH)
     renderer.image(current)  # already rendered: this only offers it as the round's best
