@@ -186,7 +186,7 @@ def coloured_probe(trial: Scene, color: list[float], drawn: np.ndarray, without:
     if first is None:
         return None
     found.color = matched_colour(found.color, drawn, seen, to_linear(first))
-    found.name = unique_name(f"{colour_name(np.array(found.color) ** (1 / 2.2))}_{found.shape}", used)
+    found.name = unique_name(f"{colour_name(np.array(found.color) ** (1 / 2.2))}_{found.shape}", set(used))  # a probe reserves no name
     checked = renderer.image(trial, candidate=False)
     return None if checked is None else (trial, checked)
 
