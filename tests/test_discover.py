@@ -85,11 +85,12 @@ def test_a_chrome_ball_is_found_as_metal(executor, tmp_path):
     found = add_missing(fitting_analysis(target), start, renderer)
     added = found.objects[len(start.objects) :]
     assert len(added) == 1 and added[0].metallic == 1.0, [(o.name, o.metallic) for o in found.objects]
+    assert math.hypot(added[0].x - 0.5, added[0].y + 4.3) < 0.3, added[0]
+
     used = {"red_box"}
     trial, silhouette = discover.placed(start, added[0], (SIZE, SIZE))
     assert discover.coloured_probe(trial, [0.5] * 3, silhouette, renderer.image(start), renderer, used) is not None
     assert used == {"red_box"}  # a probe reserves no name: the chrome probe after a matte one is not named "_2"
-    assert math.hypot(added[0].x - 0.5, added[0].y + 4.3) < 0.3, added[0]
 
 
 def test_lighting_looks_again_for_missed_objects_with_renders_of_its_own(executor, tmp_path, monkeypatch):
