@@ -29,7 +29,7 @@ from seig.models.classical.estimate import colour_name, unique_name
 from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, candidates, padded_box, refine_object
 from seig.models.classical.refine import Renderer, model_labels
 from seig.models.classical.scene import Light, Scene, SceneObject, albedo_within
-from seig.models.classical.search import best
+from seig.models.classical.search import METAL, best
 from seig.models.classical.shadows import along_sun, paint_on_floor, sun_vector
 from seig.tools.images import to_linear
 from seig.tools.metrics import psnr
@@ -47,8 +47,7 @@ MIN_GAIN_DB = 0.05  # what a found object must add to the whole picture's PSNR
 EVALUATIONS = 80  # Nelder-Mead evaluations per shape start
 FITS_CHECKED = 3  # the closest fits of a blob checked for an outline or reflections, closest first: a ring fitted best as a snowman shows none
 RENDERS = 14  # the search's own renders: the scene, then up to four per blob (a first colour and a corrected one, matte then chrome)
-CHROME = (0.3, 1.0)  # roughness and metallic of a found object tried as metal: the finish search's metal
-CHROME_GREY = 0.65  # its first colour, before matching (the bench's chrome objects: greys 0.55-0.85)
+CHROME_GREY = 0.65  # the first colour of a found object tried as metal (search.METAL), before matching (the bench's chrome objects: greys 0.55-0.85)
 
 
 @dataclass
@@ -223,7 +222,7 @@ def add_missing(analysis: Analysis, scene: Scene, renderer: Renderer, min_gain: 
         if matte is None:
             break
         chrome = trial.copy()
-        chrome.objects[-1].roughness, chrome.objects[-1].metallic = CHROME
+        chrome.objects[-1].roughness, chrome.objects[-1].metallic = METAL
         probes = [matte, coloured_probe(chrome, [CHROME_GREY] * 3, drawn, image, renderer, used)]
         score, trial, checked = max(((psnr(goal, probe[1]), *probe) for probe in probes if probe is not None), key=lambda scored: scored[0])
         if score > current_score + min_gain:  # probes: only a gain past min_gain makes it the scene

@@ -460,7 +460,8 @@ def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves
     return best(renderer, scene)
 
 
-FINISHES = (("roughness", 0.15, 0.0), ("roughness", 0.85, 0.0), ("metallic", 0.3, 1.0))
+METAL = (0.3, 1.0)  # roughness and metallic of the metal finish: discovery tries it on found objects too
+FINISHES = (("roughness", 0.15, 0.0), ("roughness", 0.85, 0.0), ("metallic", *METAL))
 
 
 def finish_search(scene: Scene, renderer: Renderer) -> Scene:
