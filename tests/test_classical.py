@@ -558,6 +558,23 @@ def test_an_object_left_off_its_place_is_moved_back_under_the_final_light_with_r
     assert abs(kept.objects[0].x - truth.objects[0].x) < 0.01, kept.objects[0]
 
 
+def _lit_ball(roughness: float) -> Scene:
+    """A red ball under a sun from behind the camera's right: glossy, its highlight shows; matte, it does not."""
+    scene = Scene(camera=Camera(pitch=20.0, lens=35.0), light=Light(kind="SUN", azimuth=300.0, elevation=40.0, strength=4.0, size=1.0), world=[0.15, 0.15, 0.17])
+    scene.ground = Ground(color=[0.3, 0.3, 0.3])
+    scene.objects = [SceneObject("ball", "sphere", sx=0.5, sy=0.5, sz=0.5, color=[0.6, 0.08, 0.06], roughness=roughness)]
+    return scene
+
+
+def test_a_glossy_ball_drawn_matte_is_made_glossy_under_the_final_light_with_renders_of_its_own(executor, tmp_path):
+    """Materials chose the finish under an earlier light; the round that works under the final light chooses it again."""
+    target = render_program(executor, write_program(_lit_ball(0.15)), tmp_path / "truth.png")
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=2)
+    kept = backend_module._under_final_light(_lit_ball(0.85), renderer, fitting_analysis(target))
+    assert [(o.roughness, o.metallic) for o in kept.objects] == [(0.15, 0.0)], kept.objects
+    assert renderer.left == 2
+
+
 def test_placement_after_lighting_counts_the_outline_slack_from_where_it_started(executor, tmp_path, monkeypatch):
     """Each step of the two passes keeps the outline within the slack of the last one; together they may not walk past it."""
     sx = _sky_and_white_box(4.0, 0.85).objects[0].sx
