@@ -266,8 +266,8 @@ def _finish_again(scene: Scene, renderer: Renderer) -> Scene:
     Materials chooses each finish under the light of its time, which falls from elsewhere, so a
     highlight or a mirror's floor is judged where the final light does not put it. On the standard
     suite this gained 0.10 dB staged and 0.33 monolithic (most of it a metal ball and a metal drum
-    monolithic had drawn glossy: +5.1 and +2.7 dB). It keeps what renders closer, not what the photo's object is made of: the finishes
-    that agree with the truth stayed 72 → 71 of 142 staged.
+    monolithic had drawn glossy: +5.1 and +2.7 dB). It keeps what renders closer, not what the
+    photo's object is made of: the finishes that agree with the truth went 72 → 71 of 142 staged.
     """
     return _on_top(renderer, FINISH_AGAIN_RENDERS, lambda part: search.finish_search(scene, part))
 
