@@ -461,7 +461,7 @@ def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves
 
 
 METAL = (0.3, 1.0)  # roughness and metallic of the metal finish: discovery tries it on found objects too
-FINISHES = (("roughness", 0.15, 0.0), ("roughness", 0.85, 0.0), ("metallic", *METAL))
+FINISHES = ((0.15, 0.0), (0.85, 0.0), METAL)  # (roughness, metallic): glossy, matte, metal
 
 
 def finish_search(scene: Scene, renderer: Renderer) -> Scene:
@@ -472,7 +472,7 @@ def finish_search(scene: Scene, renderer: Renderer) -> Scene:
     goal = renderer.goal(image.shape)
     errors = local_errors(scene, image, goal)
     chosen = scene.copy()
-    for _, roughness, metallic in FINISHES:
+    for roughness, metallic in FINISHES:
         if renderer.left < 2:
             break
         trial = scene.copy()
