@@ -42,7 +42,6 @@ DISCOVERY_ROUND = 4  # the monolithic round that adds missed objects: framed, li
 SOFTEN_RENDERS = 12  # the key, the fill, then both as softboxes: for each, its lamps alone, the world alone, the solved scene
 RELIGHT_RENDERS = 2 * RING + 4  # the ring's lamps and suns, the world, the key and the fill alone, the chosen scene
 EXPOSE_RENDERS = 2 * search.EXPOSURE_RENDERS  # two exposure trials
-FINISH_AGAIN_RENDERS = 2 + 2 * len(search.FINISHES)  # the scene, each finish and its colour match, the choice
 EXPOSE_ROUND = 5  # lighting's round that tries more and less direct light: the last of its minimum rounds (verdict.STAGE_MIN_ROUNDS)
 LOOK_AGAIN_GAIN_DB = 0.2  # what an object found under the final light must add: what is still unexplained then is mostly misfit beside drawn objects
 PLACE_AGAIN_RENDERS = 24  # placement searched again under the final light: a coarse pass, then a fine one
@@ -261,7 +260,7 @@ def _expose(scene: Scene, renderer: Renderer) -> Scene:
 
 
 def _finish_again(scene: Scene, renderer: Renderer) -> Scene:
-    """Glossy, matte or metal chosen again, from FINISH_AGAIN_RENDERS renders of its own (on top, as exposure).
+    """Glossy, matte or metal chosen again, from the finish search's renders (search.FINISH_RENDERS) on top of the round's, as exposure.
 
     Materials chooses each finish under the light of its time, which falls from elsewhere, so a
     highlight or a mirror's floor is judged where the final light does not put it. On the standard
@@ -269,7 +268,7 @@ def _finish_again(scene: Scene, renderer: Renderer) -> Scene:
     monolithic had drawn glossy: +5.1 and +2.7 dB). It keeps what renders closer, not what the
     photo's object is made of: the finishes that agree with the truth went 72 → 71 of 142 staged.
     """
-    return _on_top(renderer, FINISH_AGAIN_RENDERS, lambda part: search.finish_search(scene, part))
+    return _on_top(renderer, search.FINISH_RENDERS, lambda part: search.finish_search(scene, part))
 
 
 def _under_final_light(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:

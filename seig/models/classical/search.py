@@ -462,6 +462,7 @@ def placement_search(scene: Scene, renderer: Renderer, analysis: Analysis, moves
 
 METAL = (0.3, 1.0)  # roughness and metallic of the metal finish: discovery tries it on found objects too
 FINISHES = ((0.15, 0.0), (0.85, 0.0), METAL)  # (roughness, metallic): glossy, matte, metal
+FINISH_RENDERS = 2 + 2 * len(FINISHES)  # the search's renders: the scene, each finish and its colour match, the choice
 
 
 def finish_search(scene: Scene, renderer: Renderer) -> Scene:
