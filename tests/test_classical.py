@@ -575,6 +575,24 @@ def test_a_glossy_ball_drawn_matte_is_made_glossy_under_the_final_light_with_ren
     assert renderer.left == 2
 
 
+def _ball_box_and_post(ball_roughness: float, post: bool) -> Scene:
+    """A red ball beside a matte blue box, and, where ``post``, a dark post behind the ball that a scene left out."""
+    scene = _lit_ball(ball_roughness)
+    scene.objects[0] = replace(scene.objects[0], x=-0.4, sx=0.45, sy=0.45, sz=0.45)
+    scene.objects.append(SceneObject("box", "cube", x=0.7, sx=0.35, sy=0.35, sz=0.35, color=[0.1, 0.2, 0.5], roughness=0.85))
+    if post:
+        scene.objects.append(SceneObject("post", "cylinder", x=-0.4, y=1.3, sx=0.3, sy=0.3, sz=0.9, color=[0.05, 0.05, 0.05], roughness=0.85))
+    return scene
+
+
+def test_each_object_takes_the_finish_its_own_pixels_match_when_a_missing_neighbour_drowns_the_error_around_it(executor, tmp_path):
+    """Around the ball, the post the scene lacks outweighs its highlight; inside it, glossy is plainly closer. The box stays matte."""
+    target = render_program(executor, write_program(_ball_box_and_post(0.15, post=True)), tmp_path / "truth.png")
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=search_module.FINISH_RENDERS)
+    kept = search_module.finish_search(_ball_box_and_post(0.85, post=False), renderer)
+    assert [(o.name, o.roughness, o.metallic) for o in kept.objects] == [("ball", 0.15, 0.0), ("box", 0.85, 0.0)], kept.objects
+
+
 def test_placement_after_lighting_counts_the_outline_slack_from_where_it_started(executor, tmp_path, monkeypatch):
     """Each step of the two passes keeps the outline within the slack of the last one; together they may not walk past it."""
     sx = _sky_and_white_box(4.0, 0.85).objects[0].sx

@@ -201,6 +201,18 @@ def _seen_as(drawn: np.ndarray, target_labels: np.ndarray) -> np.ndarray:
     return drawn & (target_labels == np.bincount(overlap).argmax())
 
 
+def inner_errors(scene: Scene, image: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """Mean squared error inside each object's drawn silhouette, a pixel in from its outline: where its finish shows.
+
+    Around an object (``local_errors``) the floor, its shadow and the misfit at its outline
+    outweigh a highlight or a mirrored floor, which change only the object's own pixels.
+    """
+    labels = model_labels(scene, image.shape)
+    err = ((image - goal) ** 2).mean(axis=2)
+    inside = [_inner(labels == 2 + k) for k in range(len(scene.objects))]
+    return np.array([float(err[mask].mean()) if mask.any() else float(err.mean()) for mask in inside])
+
+
 def local_errors(scene: Scene, image: np.ndarray, goal: np.ndarray) -> np.ndarray:
     """Mean squared error around each object (its box, grown by half), then over the whole image."""
     labels = model_labels(scene, image.shape)

@@ -17,7 +17,7 @@ from seig.models.classical.analysis import Analysis
 from seig.models.classical.estimate import direct_light, read_hat
 from seig.models.classical.camera import View
 from seig.models.classical.fit import SHAPE_PRIOR, RegionTarget, fit_ground, fit_shapes, initial_object, outlined, posed_starts, refine_object
-from seig.models.classical.refine import Renderer, local_errors
+from seig.models.classical.refine import Renderer, inner_errors, local_errors
 from seig.models.classical.scene import Camera, Light, Scene, SceneObject, albedo_within
 from seig.models.classical.shadows import fit_sun_direction
 from seig.tools.metrics import psnr
@@ -466,12 +466,18 @@ FINISH_RENDERS = 2 + 2 * len(FINISHES)  # the search's renders: the scene, each 
 
 
 def finish_search(scene: Scene, renderer: Renderer) -> Scene:
-    """Glossy, matte or metal: one render per finish for all objects, each object keeps what suits it."""
+    """Glossy, matte or metal: one render per finish for all objects, each object keeps the one its own pixels match best.
+
+    Judged inside each silhouette (``inner_errors``), not around it, where the floor, the shadow
+    and the outline's misfit drown a highlight or a mirrored floor. Each finish tried on every
+    object at once is a probe, not a candidate: kept object by object, it may not win the round
+    whole on a colour match that happens to land closer elsewhere.
+    """
     image = renderer.image(scene)
     if image is None or not scene.objects:
         return scene
     goal = renderer.goal(image.shape)
-    errors = local_errors(scene, image, goal)
+    errors = inner_errors(scene, image, goal)
     chosen = scene.copy()
     for roughness, metallic in FINISHES:
         if renderer.left < 2:
@@ -479,16 +485,16 @@ def finish_search(scene: Scene, renderer: Renderer) -> Scene:
         trial = scene.copy()
         for obj in trial.objects:
             obj.roughness, obj.metallic = roughness, metallic
-        trial_image = renderer.image(trial)
+        trial_image = renderer.image(trial, candidate=False)
         if trial_image is None:
             continue
         trial = renderer.match_colours(trial, trial_image)
-        trial_image = renderer.image(trial)
+        trial_image = renderer.image(trial, candidate=False)
         if trial_image is None:
             continue
-        trial_errors = local_errors(scene, trial_image, goal)
+        trial_errors = inner_errors(scene, trial_image, goal)
         for k in range(len(scene.objects)):
-            if trial_errors[k] < errors[k] * 0.97:
+            if trial_errors[k] < errors[k]:
                 chosen.objects[k] = trial.objects[k]
                 errors[k] = trial_errors[k]
     if renderer.left > 0:
