@@ -589,7 +589,7 @@ def test_each_object_takes_the_finish_its_own_pixels_match_when_a_missing_neighb
     """Around the ball, the post the scene lacks outweighs its highlight; inside it, glossy is plainly closer. The box stays matte."""
     target = render_program(executor, write_program(_ball_box_and_post(0.15, post=True)), tmp_path / "truth.png")
     renderer = Renderer(make_render(executor, tmp_path), target, budget=search_module.FINISH_RENDERS)
-    kept = search_module.finish_search(_ball_box_and_post(0.85, post=False), renderer)
+    kept = search_module.finish_search(_ball_box_and_post(0.85, post=False), renderer, inside=True)
     assert [(o.name, o.roughness, o.metallic) for o in kept.objects] == [("ball", 0.15, 0.0), ("box", 0.85, 0.0)], kept.objects
 
 

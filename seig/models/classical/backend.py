@@ -268,7 +268,7 @@ def _finish_again(scene: Scene, renderer: Renderer) -> Scene:
     monolithic had drawn glossy: +5.1 and +2.7 dB). It keeps what renders closer, not what the
     photo's object is made of: the finishes that agree with the truth went 72 → 71 of 142 staged.
     """
-    return _on_top(renderer, search.FINISH_RENDERS, lambda part: search.finish_search(scene, part))
+    return _on_top(renderer, search.FINISH_RENDERS, lambda part: search.finish_search(scene, part, inside=True))
 
 
 def _under_final_light(scene: Scene, renderer: Renderer, analysis: Analysis) -> Scene:

@@ -465,19 +465,22 @@ FINISHES = ((0.15, 0.0), (0.85, 0.0), METAL)  # (roughness, metallic): glossy, m
 FINISH_RENDERS = 2 + 2 * len(FINISHES)  # the search's renders: the scene, each finish and its colour match, the choice
 
 
-def finish_search(scene: Scene, renderer: Renderer) -> Scene:
-    """Glossy, matte or metal: one render per finish for all objects, each object keeps the one its own pixels match best.
+def finish_search(scene: Scene, renderer: Renderer, inside: bool = False) -> Scene:
+    """Glossy, matte or metal: one render per finish for all objects, each object keeps what suits it.
 
-    Judged inside each silhouette (``inner_errors``), not around it, where the floor, the shadow
-    and the outline's misfit drown a highlight or a mirrored floor. Each finish tried on every
-    object at once is a probe, not a candidate: kept object by object, it may not win the round
-    whole on a colour match that happens to land closer elsewhere.
+    By default an object takes a finish where the error around it falls by 3 %, and a finish tried
+    on every object at once may win the round whole: under a light still to be settled, where a
+    highlight falls says little, so only a clear change counts. ``inside`` is for the final light:
+    each object keeps the finish whose render matches its own pixels best (``inner_errors``), which
+    the floor, the shadow and the outline's misfit around it would drown, and the finishes tried on
+    every object are probes, kept object by object only.
     """
+    errors_of, margin = (inner_errors, 1.0) if inside else (local_errors, 0.97)
     image = renderer.image(scene)
     if image is None or not scene.objects:
         return scene
     goal = renderer.goal(image.shape)
-    errors = inner_errors(scene, image, goal)
+    errors = errors_of(scene, image, goal)
     chosen = scene.copy()
     for roughness, metallic in FINISHES:
         if renderer.left < 2:
@@ -485,16 +488,16 @@ def finish_search(scene: Scene, renderer: Renderer) -> Scene:
         trial = scene.copy()
         for obj in trial.objects:
             obj.roughness, obj.metallic = roughness, metallic
-        trial_image = renderer.image(trial, candidate=False)
+        trial_image = renderer.image(trial, candidate=not inside)
         if trial_image is None:
             continue
         trial = renderer.match_colours(trial, trial_image)
-        trial_image = renderer.image(trial, candidate=False)
+        trial_image = renderer.image(trial, candidate=not inside)
         if trial_image is None:
             continue
-        trial_errors = inner_errors(scene, trial_image, goal)
+        trial_errors = errors_of(scene, trial_image, goal)
         for k in range(len(scene.objects)):
-            if trial_errors[k] < errors[k]:
+            if trial_errors[k] < errors[k] * margin:
                 chosen.objects[k] = trial.objects[k]
                 errors[k] = trial_errors[k]
     if renderer.left > 0:
