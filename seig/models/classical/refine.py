@@ -202,7 +202,7 @@ def _seen_as(drawn: np.ndarray, target_labels: np.ndarray) -> np.ndarray:
 
 
 def inner_errors(scene: Scene, image: np.ndarray, goal: np.ndarray) -> np.ndarray:
-    """Mean squared error inside each object's drawn silhouette, a pixel in from its outline: where its finish shows.
+    """Mean squared error inside each object's drawn silhouette, a pixel in from its outline where that leaves enough (``_inner``): where its finish shows.
 
     Around an object (``local_errors``) the floor, its shadow and the misfit at its outline
     outweigh a highlight or a mirrored floor, which change only the object's own pixels.

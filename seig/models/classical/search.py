@@ -466,7 +466,7 @@ FINISH_RENDERS = 2 + 2 * len(FINISHES)  # the search's renders: the scene, each 
 
 
 def finish_search(scene: Scene, renderer: Renderer, inside: bool = False) -> Scene:
-    """Glossy, matte or metal: one render per finish for all objects, each object keeps what suits it.
+    """Glossy, matte or metal: each finish tried on all objects at once (a render, then one colour-matched), each object keeps what suits it.
 
     By default an object takes a finish where the error around it falls by 3 %, and a finish tried
     on every object at once may win the round whole: under a light still to be settled, where a
