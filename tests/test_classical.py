@@ -586,11 +586,15 @@ def _ball_box_and_post(ball_roughness: float, post: bool) -> Scene:
 
 
 def test_each_object_takes_the_finish_its_own_pixels_match_when_a_missing_neighbour_drowns_the_error_around_it(executor, tmp_path):
-    """Around the ball, the post the scene lacks outweighs its highlight; inside it, glossy is plainly closer. The box stays matte."""
+    """Around the ball, the post the scene lacks outweighs its highlight; inside it, glossy is plainly closer. The box stays matte.
+
+    Run as the round under the final light runs it (``_finish_again``), on renders of its own on top of the round's.
+    """
     target = render_program(executor, write_program(_ball_box_and_post(0.15, post=True)), tmp_path / "truth.png")
-    renderer = Renderer(make_render(executor, tmp_path), target, budget=search_module.FINISH_RENDERS)
-    kept = search_module.finish_search(_ball_box_and_post(0.85, post=False), renderer, inside=True)
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=2)
+    kept = backend_module._finish_again(_ball_box_and_post(0.85, post=False), renderer)
     assert [(o.name, o.roughness, o.metallic) for o in kept.objects] == [("ball", 0.15, 0.0), ("box", 0.85, 0.0)], kept.objects
+    assert renderer.left == 2
 
 
 def test_placement_after_lighting_counts_the_outline_slack_from_where_it_started(executor, tmp_path, monkeypatch):
