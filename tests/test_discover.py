@@ -330,7 +330,7 @@ def test_a_box_seen_on_both_sides_of_a_drum_in_front_is_joined_into_one_box(exec
         table = fit_shapes(view, RegionTarget.build(analysis, region), analysis.regions[region], name)["table"][0]
         pieces.append(replace(table, color=truth.objects[0].color, region=region))
     start.objects = [pieces[0], drum, pieces[1]]
-    assert review._neighbours(analysis, start) == [(0, 2)]
+    assert review._neighbours(analysis, start) == [(0, 2, 0.0)]
 
     renderer = Renderer(make_render(executor, tmp_path), target, budget=review.RENDERS + review.JOIN_RENDERS)
     reviewed = review.review_objects(analysis, start, renderer)
@@ -342,19 +342,53 @@ def test_a_box_seen_on_both_sides_of_a_drum_in_front_is_joined_into_one_box(exec
     assert psnr(goal, renderer.image(reviewed)) > psnr(goal, renderer.image(start))
 
 
-def test_only_neighbours_of_one_hue_parted_by_nothing_or_by_other_objects_are_tried_as_one(executor, tmp_path):
-    """Two boxes of one hue with bare floor between them stay two, as do touching boxes of different hues."""
+def two_ends_of_one_box() -> Scene:
+    """box_behind_a_drum's pink box drawn as two boxes, one on each end, with nothing between them."""
+    scene = box_behind_a_drum()
+    scene.objects = [replace(scene.objects[0], name=name, x=0.475 * side, sx=0.3) for name, side in (("pink_box", -1), ("pink_box_2", 1))]
+    return scene
+
+
+def test_neighbours_of_one_hue_with_floor_between_them_are_tried_as_one_against_a_drops_bar(executor, tmp_path):
+    """Touching boxes of one hue are tried on any gain; of two hues, never; with floor between them, on a drop's bar."""
     target = render_to(executor, box_behind_a_drum(), tmp_path / "target.png")
     analysis = fitting_analysis(target)
-    apart = box_behind_a_drum()
-    left, right = (replace(apart.objects[0], name=name, x=0.475 * side, sx=0.3) for name, side in (("pink_box", -1), ("pink_box_2", 1)))
-    apart.objects = [left, right]  # the drum gone: floor between them
-    assert review._neighbours(analysis, apart) == []
+    apart = two_ends_of_one_box()
+    assert review._neighbours(analysis, apart) == [(0, 1, review.JOIN_APART_GAIN_DB)] and review.JOIN_APART_GAIN_DB == review.DROP_GAIN_DB > 0
+    left = apart.objects[0]
     touching = box_behind_a_drum()
-    touching.objects = [left, replace(right, name="blue_box", x=left.x + 2 * left.sx, color=[0.05, 0.15, 0.6])]
+    touching.objects = [left, replace(left, name="blue_box", x=left.x + 2 * left.sx, color=[0.05, 0.15, 0.6])]
     assert review._neighbours(analysis, touching) == []
     touching.objects[1] = replace(touching.objects[1], color=left.color)
-    assert review._neighbours(analysis, touching) == [(0, 1)]
+    assert review._neighbours(analysis, touching) == [(0, 1, 0.0)]
+
+
+@pytest.mark.parametrize("truth_is_one_box", [True, False])
+def test_two_boxes_with_floor_between_them_are_joined_only_where_the_photo_shows_one(executor, tmp_path, monkeypatch, truth_is_one_box):
+    """The ends of one long box, its middle read as floor (a ring's lit side on the standard suite), come back as one box; two boxes stay two.
+
+    The bar applies: with a bar past the join's gain, the two ends stay two.
+    """
+    truth = box_behind_a_drum()
+    truth.objects = truth.objects[:1] if truth_is_one_box else two_ends_of_one_box().objects
+    target = render_to(executor, truth, tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    start = two_ends_of_one_box()
+    for obj in start.objects:  # each end outlined by the pink region under it (one long one, or its own)
+        (u, v), = View(start.camera, analysis.width, analysis.height).project(np.array([[obj.x, obj.y, obj.top / 2]]))[0]
+        obj.region = int(analysis.labels[int(v), int(u)]) - 2
+    assert all(obj.region >= 0 for obj in start.objects)
+    for bar in (review.JOIN_APART_GAIN_DB, 100.0):
+        monkeypatch.setattr(review, "JOIN_APART_GAIN_DB", bar)
+        renderer = Renderer(make_render(executor, tmp_path / f"bar{bar}"), target, budget=1 + review.JOIN_RENDERS)
+        current, current_score, score = review._judging(start, analysis, renderer)
+        joined, joined_score = review._join_neighbours(analysis, current, current_score, renderer, score)
+        assert renderer.used > 1  # the pair is tried
+        one = truth_is_one_box and bar < 100.0
+        assert len(joined.objects) == (1 if one else 2), joined.objects
+        if one:
+            assert joined.objects[0].shape == "cube" and abs(joined.objects[0].x) < 0.15 and joined.objects[0].sx > 0.6, joined.objects[0]
+            assert joined_score > current_score + review.DROP_GAIN_DB
 
 
 def test_a_review_that_settles_hands_on_its_verdict_though_a_closer_scene_was_seen_before(tmp_path):
