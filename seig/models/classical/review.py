@@ -12,7 +12,7 @@ ring whose shaded half read as floor. One primitive fitted to what both draw
 is kept where its render is closer to the photo. Pieces with bare floor between
 them are tried too, after the others, and must gain what a drop must: the floor
 between may be the object's own lit side (on the standard suite, 1029's pale
-green ring drawn as two dark boxes on its shaded arcs).
+green ring, drawn as a small dark table and a box).
 
 An object discovery found by a render often filled a shadow the
 light of its time failed to cast: under the final light it must still add
