@@ -164,6 +164,9 @@ def shape_rivals(analysis: Analysis, scene: Scene) -> Scene:
     return scene
 
 
+CLEAR_FALL = 0.97  # what the error around an object (local_errors) must fall to, as a share, for it to take a rival shape or another finish
+
+
 def shape_search(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
     """One render shows every object as a rival shape; each object keeps the rival if the error around it fell."""
     image = renderer.image(scene)
@@ -177,7 +180,7 @@ def shape_search(analysis: Analysis, scene: Scene, renderer: Renderer) -> Scene:
     errors, trial_errors = local_errors(scene, image, goal), local_errors(trial, trial_image, goal)
     scene = scene.copy()
     for k in range(len(scene.objects)):
-        if trial_errors[k] < errors[k] * 0.97:
+        if trial_errors[k] < errors[k] * CLEAR_FALL:
             scene.objects[k] = trial.objects[k]
     if renderer.left > 0:
         renderer.image(scene)
@@ -475,7 +478,7 @@ def finish_search(scene: Scene, renderer: Renderer, inside: bool = False) -> Sce
     the floor, the shadow and the outline's misfit around it would drown, and the finishes tried on
     every object are probes, kept object by object only.
     """
-    errors_of, margin = (inner_errors, 1.0) if inside else (local_errors, 0.97)
+    errors_of, margin = (inner_errors, 1.0) if inside else (local_errors, CLEAR_FALL)
     image = renderer.image(scene)
     if image is None or not scene.objects:
         return scene
