@@ -391,6 +391,37 @@ def test_two_boxes_with_floor_between_them_are_joined_only_where_the_photo_shows
             assert joined_score > current_score + review.DROP_GAIN_DB
 
 
+def ball_and_box_pairs() -> list[SceneObject]:
+    """A blue and a green pair behind the pink box, each a ball touching a box of its colour: two objects, not one."""
+    pairs = []
+    for colour, side in (([0.05, 0.15, 0.6], -1), ([0.05, 0.5, 0.1], 1)):
+        pairs += [SceneObject(f"ball_{side}", "sphere", x=side * 1.25, y=-3.4, sx=0.22, sy=0.22, sz=0.22, color=colour),
+                  SceneObject(f"box_{side}", "cube", x=side * 0.8, y=-3.4, sx=0.22, sy=0.22, sz=0.22, rotation=20.0, color=colour)]
+    return pairs
+
+
+def test_the_joins_renders_reach_a_pair_with_floor_between_after_two_touching_pairs_are_refused(executor, tmp_path):
+    """Pairs apart are tried last, so the joins' renders must outlast the touching pairs before them (on the standard suite's 1029, two pairs of greys)."""
+    truth = box_behind_a_drum()
+    truth.objects = truth.objects[:1] + ball_and_box_pairs()
+    target = render_to(executor, truth, tmp_path / "target.png")
+    analysis = fitting_analysis(target)
+    start = two_ends_of_one_box()
+    start.objects += ball_and_box_pairs()
+    view = View(start.camera, analysis.width, analysis.height)
+    for obj in start.objects:  # each outlined by the region under its centre
+        (u, v), = view.project(np.array([[obj.x, obj.y, obj.top / 2]]))[0]
+        obj.region = int(analysis.labels[int(v), int(u)]) - 2
+    assert review._neighbours(analysis, start) == [(2, 3, 0.0), (4, 5, 0.0), (0, 1, review.JOIN_APART_GAIN_DB)]
+
+    renderer = Renderer(make_render(executor, tmp_path), target, budget=1 + review.JOIN_RENDERS)
+    current, current_score, score = review._judging(start, analysis, renderer)
+    joined, joined_score = review._join_neighbours(analysis, current, current_score, renderer, score)
+    assert [o.name for o in joined.objects] == ["pink_box", "ball_-1", "box_-1", "ball_1", "box_1"]  # the ball-and-box pairs stay two each
+    assert joined.objects[0].shape == "cube" and abs(joined.objects[0].x) < 0.15 and joined.objects[0].sx > 0.6, joined.objects[0]
+    assert joined_score > current_score + review.DROP_GAIN_DB
+
+
 def test_a_review_that_settles_hands_on_its_verdict_though_a_closer_scene_was_seen_before(tmp_path):
     """Without settling, the round kept the closest scene seen: one with the object the review had just dropped."""
     with_filler, verdict = pale_floor_scene(), pale_floor_scene()
