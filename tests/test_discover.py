@@ -394,9 +394,9 @@ def test_two_boxes_with_floor_between_them_are_joined_only_where_the_photo_shows
 def ball_and_box_pairs() -> list[SceneObject]:
     """A blue and a green pair behind the pink box, each a ball touching a box of its colour: two objects, not one."""
     pairs = []
-    for colour, side in (([0.05, 0.15, 0.6], -1), ([0.05, 0.5, 0.1], 1)):
-        pairs += [SceneObject(f"ball_{side}", "sphere", x=side * 1.25, y=-3.4, sx=0.22, sy=0.22, sz=0.22, color=colour),
-                  SceneObject(f"box_{side}", "cube", x=side * 0.8, y=-3.4, sx=0.22, sy=0.22, sz=0.22, rotation=20.0, color=colour)]
+    for hue, colour, side in (("blue", [0.05, 0.15, 0.6], -1), ("green", [0.05, 0.5, 0.1], 1)):
+        pairs += [SceneObject(f"{hue}_ball", "sphere", x=side * 1.25, y=-3.4, sx=0.22, sy=0.22, sz=0.22, color=colour),
+                  SceneObject(f"{hue}_box", "cube", x=side * 0.8, y=-3.4, sx=0.22, sy=0.22, sz=0.22, rotation=20.0, color=colour)]
     return pairs
 
 
@@ -417,7 +417,7 @@ def test_the_joins_renders_reach_a_pair_with_floor_between_after_two_touching_pa
     renderer = Renderer(make_render(executor, tmp_path), target, budget=1 + review.JOIN_RENDERS)
     current, current_score, score = review._judging(start, analysis, renderer)
     joined, joined_score = review._join_neighbours(analysis, current, current_score, renderer, score)
-    assert [o.name for o in joined.objects] == ["pink_box", "ball_-1", "box_-1", "ball_1", "box_1"]  # the ball-and-box pairs stay two each
+    assert [o.name for o in joined.objects] == ["pink_box", "blue_ball", "blue_box", "green_ball", "green_box"]  # the ball-and-box pairs stay two each
     assert joined.objects[0].shape == "cube" and abs(joined.objects[0].x) < 0.15 and joined.objects[0].sx > 0.6, joined.objects[0]
     assert joined_score > current_score + review.DROP_GAIN_DB
 

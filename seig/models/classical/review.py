@@ -64,8 +64,8 @@ JOIN_APART_GAIN_DB = DROP_GAIN_DB
 JOIN_SHAPES = 2  # shape classes tried for each pair, closest outline first
 RECHECK_RENDERS = 5  # the recheck's own renders: the scene, then one without each found object (the standard suite's final scenes keep four at most)
 RENDERS = 24  # the review's own renders: the scene, one without each object, then the rivals, while renders last
-# The joins' renders, on top of RENDERS: two a trial. With 6, on the standard suite's staged 1029 two pairs of greys took them all and
-# the pale green ring's two pieces, the last pair, were never tried.
+# The joins' renders, on top of RENDERS: two a trial. With 6, on the standard suite's staged 1029 two touching pairs of greys and whites
+# took them all (a join sends the loop back to the first pair), and the pale green ring's two pieces, with floor between them, were never tried.
 JOIN_RENDERS = 12
 
 
