@@ -349,6 +349,14 @@ def two_ends_of_one_box() -> Scene:
     return scene
 
 
+def outline_by_centres(scene: Scene, analysis) -> None:
+    """Each object's region: the photo's region under its projected centre (-1 where that is floor)."""
+    view = View(scene.camera, analysis.width, analysis.height)
+    for obj in scene.objects:
+        (u, v), = view.project(np.array([[obj.x, obj.y, obj.top / 2]]))[0]
+        obj.region = int(analysis.labels[int(v), int(u)]) - 2
+
+
 def test_neighbours_of_one_hue_with_floor_between_them_are_tried_as_one_against_a_drops_bar(executor, tmp_path):
     """Touching boxes of one hue are tried on any gain; of two hues, never; with floor between them, on a drop's bar."""
     target = render_to(executor, box_behind_a_drum(), tmp_path / "target.png")
@@ -374,9 +382,7 @@ def test_two_boxes_with_floor_between_them_are_joined_only_where_the_photo_shows
     target = render_to(executor, truth, tmp_path / "target.png")
     analysis = fitting_analysis(target)
     start = two_ends_of_one_box()
-    for obj in start.objects:  # each end outlined by the pink region under it (one long one, or its own)
-        (u, v), = View(start.camera, analysis.width, analysis.height).project(np.array([[obj.x, obj.y, obj.top / 2]]))[0]
-        obj.region = int(analysis.labels[int(v), int(u)]) - 2
+    outline_by_centres(start, analysis)  # each end outlined by the pink region under it (one long one, or its own)
     assert all(obj.region >= 0 for obj in start.objects)
     for bar in (review.JOIN_APART_GAIN_DB, 100.0):
         monkeypatch.setattr(review, "JOIN_APART_GAIN_DB", bar)
@@ -408,10 +414,7 @@ def test_the_joins_renders_reach_a_pair_with_floor_between_after_two_touching_pa
     analysis = fitting_analysis(target)
     start = two_ends_of_one_box()
     start.objects += ball_and_box_pairs()
-    view = View(start.camera, analysis.width, analysis.height)
-    for obj in start.objects:  # each outlined by the region under its centre
-        (u, v), = view.project(np.array([[obj.x, obj.y, obj.top / 2]]))[0]
-        obj.region = int(analysis.labels[int(v), int(u)]) - 2
+    outline_by_centres(start, analysis)
     assert review._neighbours(analysis, start) == [(2, 3, 0.0), (4, 5, 0.0), (0, 1, review.JOIN_APART_GAIN_DB)]
 
     renderer = Renderer(make_render(executor, tmp_path), target, budget=1 + review.JOIN_RENDERS)
