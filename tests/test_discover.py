@@ -147,40 +147,6 @@ def test_a_shadow_the_render_lacks_is_not_taken_for_an_object(executor, tmp_path
     assert renderer.used == 1  # the scene's own render: the patch was judged without one
 
 
-def test_a_yellow_ball_beside_a_pool_of_light_the_render_lacks_is_fitted_apart_from_it(executor, tmp_path):
-    """The ball, its shadow and the brighter floor beside it make one blob; fitted whole, it came out a drum off the ball, greyed."""
-    truth = pale_floor_scene()
-    truth.objects.append(SceneObject("yellow_ball", "sphere", x=0.5, y=-4.3, sx=0.35, sy=0.35, sz=0.35, color=[0.9, 0.7, 0.05]))
-    image = to_linear(read_rgb(render_to(executor, truth, tmp_path / "truth.png")))
-    ball = model_labels(truth, image.shape) == 3
-    rows, cols = np.nonzero(ball)
-    grid_rows, grid_cols = np.mgrid[0:SIZE, 0:SIZE]
-    pool = (((grid_rows - rows.mean()) / 10.0) ** 2 + ((grid_cols - cols.mean() - 14) / 12.0) ** 2 < 1.0) & ~ball
-    image[pool] = np.minimum(image[pool] * 1.8, 1.0)
-    target = tmp_path / "target.png"
-    Image.fromarray((to_srgb(image) * 255).round().astype(np.uint8)).save(target)
-    start = pale_floor_scene()
-    found = add_missing(fitting_analysis(target), start, Renderer(make_render(executor, tmp_path), target, budget=discover.RENDERS))
-    added = found.objects[len(start.objects) :]
-    assert [o.shape for o in added] == ["sphere"], [(o.name, o.shape) for o in added]
-    assert math.hypot(added[0].x - 0.5, added[0].y + 4.3) < 0.1, added[0]
-    assert np.abs(np.array(added[0].color) - [0.9, 0.7, 0.05]).max() < 0.1, added[0].color
-
-
-def test_a_blob_parts_by_hue_not_by_lightness():
-    """A grey thing's lit and shaded sides stay one blob; an orange thing beside grey floor parts from it."""
-    lab = np.zeros((20, 20, 3))
-    lab[..., 0] = 80.0
-    lab[:, 10:, 0] = 35.0  # the right half in shade
-    blob = np.zeros((20, 20), dtype=bool)
-    blob[2:18, 2:18] = True
-    assert len(discover.by_hue(blob, lab, min_area=12)) == 1
-    lab[:, :10, 1:] = [25.0, 45.0]  # the left half orange
-    orange, grey = sorted(discover.by_hue(blob, lab, min_area=12), key=lambda part: part[:, 10:].any())
-    assert not orange[:, 10:].any() and not grey[:, :10].any()
-    assert orange.sum() > 100 and grey.sum() > 100  # only the corners go, to the parts' smoothing
-
-
 def test_a_found_objects_colour_is_matched_from_the_pixels_it_covers(executor, tmp_path):
     """No region of the photo outlines a found object, so its colour comes from what it covers, not from a region it overlaps."""
     truth = pale_floor_scene()

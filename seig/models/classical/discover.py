@@ -4,15 +4,13 @@ Grey and white objects on a floor of nearly their hue read as floor in shade
 to the segmentation (on the standard suite, 20 of the 22 objects it missed).
 Once the scene is framed, lit and coloured, its render is a far better model of
 the bare floor than any segmentation: where the photo departs from it, away
-from the objects already drawn, something is missing. Each such blob (or each
-part of one hue, where a blob holds two: a coloured thing and floor the render
-shades wrongly) is fitted with a primitive whose silhouette and cast shadow
-together cover it, coloured from the photo both matte and as chrome (a mirror
-shows the floor and the sky, which no matte colour matches; the finish search
-ran before discovery), and kept only when the photo inside the silhouette is
-more than the floor made darker or lighter (a shadow or a pool of light looks
-like that), the photo shows an edge along its outline, and a render says the
-whole picture got closer.
+from the objects already drawn, something is missing. Each such blob is fitted
+with a primitive whose silhouette and cast shadow together cover it, coloured
+from the photo both matte and as chrome (a mirror shows the floor and the sky,
+which no matte colour matches; the finish search ran before discovery), and
+kept only when the photo inside the silhouette is more than the floor made
+darker or lighter (a shadow or a pool of light looks like that), the photo
+shows an edge along its outline, and a render says the whole picture got closer.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from scipy.cluster.vq import kmeans2
 from skimage.color import rgb2lab
 from skimage.filters import sobel
 from skimage.transform import resize
@@ -40,10 +37,6 @@ from seig.tools.metrics import psnr
 MISMATCH = 12.0  # CIE76 distance between render and photo that marks a pixel as unexplained (render noise and soft shading stay below)
 FAINT = 5.0  # CIE76 distance through which a blob grows from its clear mismatches (render noise: 1-2)
 GROWTH = 3  # pixels (at the render's size) a blob grows that way
-# CIE a*b* distance between the two hues of a blob past which its parts of each hue are fitted apart: on the standard suite's 1003, an orange
-# cone and the floor beside it in a pool of light the render lacks, 31 apart. A shadow, or a metal thing's lit and shaded sides, differ mostly
-# in lightness, which this leaves whole.
-SPLIT_HUE = 20.0
 BLOBS = 4  # the most blobs tried per search, largest unexplained colour mass first
 FLOOR_CHANGE = (0.25, 0.06)  # spread of log brightness ratio, and chromaticity shift, below which a patch is floor in shade or light
 OUTLINE_EDGE = 6.0  # mean Sobel magnitude of lightness (L*) an outline must add to the render's: on the standard suite, 10 of 14 objects found on true ones did, 2 of 10 others
@@ -87,8 +80,7 @@ def cast_on_floor(points: np.ndarray, light: Light, anchor: tuple[float, float])
 def unexplained_blobs(scene: Scene, image: np.ndarray, goal: np.ndarray) -> list[np.ndarray]:
     """Masks (render size) where the photo departs from the render away from drawn objects, largest colour mass first."""
     labels = model_labels(scene, image.shape)
-    seen = rgb2lab(goal)
-    mismatch = ndimage.median_filter(np.linalg.norm(rgb2lab(image) - seen, axis=-1), 3)
+    mismatch = ndimage.median_filter(np.linalg.norm(rgb2lab(image) - rgb2lab(goal), axis=-1), 3)
     free = ~ndimage.binary_dilation(labels >= 2) & (labels != SKY)
     # clear mismatches grown a little way through faint ones: a white thing's shaded side may differ from a pale floor
     # by little more than noise, while a faint mismatch in the floor's shading can run across the whole picture
@@ -96,29 +88,8 @@ def unexplained_blobs(scene: Scene, image: np.ndarray, goal: np.ndarray) -> list
     reach = ndimage.binary_dilation(clear, np.ones((3, 3)), iterations=GROWTH)
     blobs, count = ndimage.label(clear | ((mismatch > FAINT) & free & reach))
     min_area = min_region_area(*image.shape[:2])
-    parts = [part for b in range(1, count + 1) if (blobs == b).sum() >= min_area for part in by_hue(blobs == b, seen, min_area)]
-    return sorted(parts, key=lambda part: -float(mismatch[part].sum()))
-
-
-def by_hue(blob: np.ndarray, lab: np.ndarray, min_area: int) -> list[np.ndarray]:
-    """The blob's connected parts of each of the photo's two main hues in it, where those are SPLIT_HUE apart; else the blob.
-
-    A coloured thing and the floor beside it that the render shades wrongly may form one blob, which no
-    primitive's outline fits: discovery then fits neither, where the thing alone would pass.
-    """
-    chroma = lab[blob][:, 1:]
-    if len(chroma) < 2 * min_area or not chroma.std(axis=0).any():
-        return [blob]
-    centres, hues = kmeans2(chroma, 2, minit="++", seed=0)
-    if np.linalg.norm(centres[0] - centres[1]) < SPLIT_HUE:
-        return [blob]
-    parts = []
-    for hue in (0, 1):
-        part = np.zeros_like(blob)
-        part[blob] = hues == hue
-        pieces, count = ndimage.label(ndimage.binary_opening(part))
-        parts.extend(pieces == k for k in range(1, count + 1) if (pieces == k).sum() >= min_area)
-    return parts or [blob]
+    found = [(float(mismatch[blobs == b].sum()), b) for b in range(1, count + 1) if (blobs == b).sum() >= min_area]
+    return [blobs == b for _, b in sorted(found, reverse=True)]
 
 
 def fit_blob(analysis: Analysis, scene: Scene, blob: np.ndarray, elsewhere: np.ndarray, name: str) -> list[SceneObject]:
